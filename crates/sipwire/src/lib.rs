@@ -1,0 +1,3 @@
+//! sipwire: sans-IO SIP.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
