@@ -1,0 +1,679 @@
+//! Typed header values: borrowed views decoded on demand from the message's bytes.
+//!
+//! Each decoder reads one value (one element of a comma-separated list) with LWS allowed
+//! wherever RFC 3261 §25 allows it, and reports the offset where it gave up.
+
+use core::net::IpAddr;
+use std::borrow::Cow;
+
+use super::scan::{Cursor, GEN_VALUE, Res, TOKEN, WORD, number, parse_u32_sat, text, trim};
+use super::uri::{Host, Uri, parse_host, parse_ipv4, parse_ipv6, parse_uri};
+
+/// The `;name[=value]` parameters of a header value, as received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Params<'a>(&'a [u8]);
+
+/// One header parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Param<'a> {
+    /// The name, as written.
+    pub name: &'a str,
+    /// The value: a token, a host, or a quoted string's content (quoted-pairs kept).
+    pub value: Option<&'a str>,
+}
+
+impl<'a> Params<'a> {
+    /// Returns the parameters as written, starting at the first `;`.
+    #[must_use]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
+    /// Returns whether there are no parameters.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Iterates over the parameters in order.
+    #[must_use]
+    pub fn iter(&self) -> ParamIter<'a> {
+        ParamIter(Cursor::new(self.0))
+    }
+
+    /// Finds a parameter by case-insensitive name: `None` if absent, `Some(None)` if it has
+    /// no value.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<Option<&'a str>> {
+        self.iter().find(|p| p.name.eq_ignore_ascii_case(name)).map(|p| p.value)
+    }
+
+    /// Returns whether a parameter of that name is present.
+    #[must_use]
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+/// Iterator over [`Params`].
+#[derive(Debug, Clone)]
+pub struct ParamIter<'a>(Cursor<'a>);
+
+impl<'a> Iterator for ParamIter<'a> {
+    type Item = Param<'a>;
+    fn next(&mut self) -> Option<Param<'a>> {
+        next_param(&mut self.0).ok().flatten()
+    }
+}
+
+/// Reads `SEMI token [EQUAL gen-value]`; `Ok(None)` when no `;` follows.
+fn next_param<'a>(cur: &mut Cursor<'a>) -> Res<Option<Param<'a>>> {
+    if !cur.sep(b';') {
+        return Ok(None);
+    }
+    let name = cur.token()?;
+    let value = if cur.sep(b'=') {
+        Some(if cur.peek() == Some(b'"') {
+            cur.quoted()?
+        } else {
+            let v = cur.take(&GEN_VALUE);
+            if v.is_empty() {
+                return cur.fail();
+            }
+            text(v)
+        })
+    } else {
+        None
+    };
+    Ok(Some(Param { name, value }))
+}
+
+/// Reads all parameters at the cursor and returns them.
+fn params<'a>(cur: &mut Cursor<'a>) -> Res<Params<'a>> {
+    let start = cur.pos;
+    while next_param(cur)?.is_some() {}
+    Ok(Params(&cur.s[start..cur.pos]))
+}
+
+/// Fails unless only white space is left.
+fn end(cur: &mut Cursor<'_>) -> Res<()> {
+    cur.ws();
+    if cur.at_end() { Ok(()) } else { cur.fail() }
+}
+
+/// A Via transport (RFC 3261 §20.42), case-insensitive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport<'a> {
+    /// UDP.
+    Udp,
+    /// TCP.
+    Tcp,
+    /// TLS over TCP.
+    Tls,
+    /// SCTP.
+    Sctp,
+    /// TLS over SCTP.
+    TlsSctp,
+    /// WebSocket (RFC 7118).
+    Ws,
+    /// Secure WebSocket (RFC 7118).
+    Wss,
+    /// Any other transport token, as written.
+    Other(&'a str),
+}
+
+impl<'a> Transport<'a> {
+    fn from_token(t: &'a str) -> Self {
+        let b = t.as_bytes();
+        if b.eq_ignore_ascii_case(b"UDP") {
+            Self::Udp
+        } else if b.eq_ignore_ascii_case(b"TCP") {
+            Self::Tcp
+        } else if b.eq_ignore_ascii_case(b"TLS") {
+            Self::Tls
+        } else if b.eq_ignore_ascii_case(b"SCTP") {
+            Self::Sctp
+        } else if b.eq_ignore_ascii_case(b"TLS-SCTP") {
+            Self::TlsSctp
+        } else if b.eq_ignore_ascii_case(b"WS") {
+            Self::Ws
+        } else if b.eq_ignore_ascii_case(b"WSS") {
+            Self::Wss
+        } else {
+            Self::Other(t)
+        }
+    }
+
+    /// Returns the transport as written in a Via (upper-case for the known ones).
+    #[must_use]
+    pub const fn as_str(&self) -> &'a str {
+        match self {
+            Self::Udp => "UDP",
+            Self::Tcp => "TCP",
+            Self::Tls => "TLS",
+            Self::Sctp => "SCTP",
+            Self::TlsSctp => "TLS-SCTP",
+            Self::Ws => "WS",
+            Self::Wss => "WSS",
+            Self::Other(t) => t,
+        }
+    }
+
+    /// Returns whether the transport is reliable (everything but UDP, RFC 3261 §17).
+    #[must_use]
+    pub const fn is_reliable(&self) -> bool {
+        !matches!(self, Self::Udp)
+    }
+}
+
+/// One Via value (RFC 3261 §20.42).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Via<'a> {
+    /// The protocol name, normally `SIP`.
+    pub protocol: &'a str,
+    /// The protocol version, normally `2.0`.
+    pub version: &'a str,
+    /// The transport.
+    pub transport: Transport<'a>,
+    /// The sent-by host.
+    pub host: Host<'a>,
+    /// The sent-by port, when written.
+    pub port: Option<u16>,
+    /// The via-params.
+    pub params: Params<'a>,
+}
+
+impl<'a> Via<'a> {
+    /// Returns the `branch` parameter.
+    #[must_use]
+    pub fn branch(&self) -> Option<&'a str> {
+        self.params.get("branch").flatten()
+    }
+
+    /// Returns whether the branch carries the RFC 3261 magic cookie `z9hG4bK`.
+    #[must_use]
+    pub fn has_magic_cookie(&self) -> bool {
+        self.branch().is_some_and(|b| b.starts_with("z9hG4bK"))
+    }
+
+    /// Returns the `received` address; brackets around IPv6 are tolerated (RFC 5118 §4.5).
+    #[must_use]
+    pub fn received(&self) -> Option<IpAddr> {
+        let v = self.params.get("received").flatten()?.as_bytes();
+        let v = v.strip_prefix(b"[").and_then(|v| v.strip_suffix(b"]")).unwrap_or(v);
+        parse_ipv4(v).map(IpAddr::V4).or_else(|| parse_ipv6(v).map(IpAddr::V6))
+    }
+
+    /// Returns `rport` (RFC 3581): `None` if absent, `Some(None)` if present without value.
+    #[must_use]
+    pub fn rport(&self) -> Option<Option<u16>> {
+        self.params.get("rport").map(|v| v.and_then(|v| v.parse().ok()))
+    }
+
+    /// Returns the `maddr` parameter.
+    #[must_use]
+    pub fn maddr(&self) -> Option<&'a str> {
+        self.params.get("maddr").flatten()
+    }
+
+    /// Returns the `ttl` parameter.
+    #[must_use]
+    pub fn ttl(&self) -> Option<u8> {
+        self.params.get("ttl").flatten().and_then(|t| t.parse().ok())
+    }
+}
+
+fn port(cur: &mut Cursor<'_>) -> Res<Option<u16>> {
+    if !cur.sep(b':') {
+        return Ok(None);
+    }
+    let at = cur.pos;
+    let digits = cur.take(&DIGIT);
+    number(digits, u64::from(u16::MAX)).map(|p| Some(p as u16)).map_err(|_| at)
+}
+
+static DIGIT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = true;
+        c += 1;
+    }
+    t
+};
+
+pub(crate) fn via(v: &[u8]) -> Res<Via<'_>> {
+    let mut cur = Cursor::new(v);
+    cur.ws();
+    let protocol = cur.token()?;
+    if !cur.sep(b'/') {
+        return cur.fail();
+    }
+    let version = cur.token()?;
+    if !cur.sep(b'/') {
+        return cur.fail();
+    }
+    let transport = Transport::from_token(cur.token()?);
+    if !cur.ws() {
+        return cur.fail();
+    }
+    let (host, len) = parse_host(cur.rest()).map_err(|i| cur.pos + i)?;
+    cur.pos += len;
+    let port = port(&mut cur)?;
+    let params = params(&mut cur)?;
+    for p in params.iter() {
+        // The via-params with a grammar of their own (RFC 3261 §20.42, RFC 3581).
+        let n = p.name;
+        let ok = if n.eq_ignore_ascii_case("ttl") {
+            p.value.is_some_and(|v| v.parse::<u8>().is_ok())
+        } else if n.eq_ignore_ascii_case("rport") {
+            p.value.is_none_or(|v| v.parse::<u16>().is_ok())
+        } else if n.eq_ignore_ascii_case("branch") || n.eq_ignore_ascii_case("maddr") {
+            p.value.is_some()
+        } else if n.eq_ignore_ascii_case("received") {
+            p.value.is_some_and(|v| {
+                let b = v.as_bytes();
+                let b = b.strip_prefix(b"[").and_then(|v| v.strip_suffix(b"]")).unwrap_or(b);
+                parse_ipv4(b).is_some() || parse_ipv6(b).is_some()
+            })
+        } else {
+            true
+        };
+        if !ok {
+            return Err(v.len());
+        }
+    }
+    end(&mut cur)?;
+    Ok(Via { protocol, version, transport, host, port, params })
+}
+
+/// A display name, as written: a quoted string's content or a run of tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DisplayName<'a> {
+    raw: &'a str,
+    quoted: bool,
+}
+
+impl<'a> DisplayName<'a> {
+    /// Returns the name as written (without the quotes; quoted-pairs still escaped).
+    #[must_use]
+    pub const fn as_raw(&self) -> &'a str {
+        self.raw
+    }
+
+    /// Returns whether the name was a quoted string.
+    #[must_use]
+    pub const fn is_quoted(&self) -> bool {
+        self.quoted
+    }
+
+    /// Returns the name with quoted-pairs resolved.
+    #[must_use]
+    pub fn text(&self) -> Cow<'a, str> {
+        if !self.quoted || !self.raw.contains('\\') {
+            return Cow::Borrowed(self.raw);
+        }
+        let mut out = String::with_capacity(self.raw.len());
+        let mut chars = self.raw.chars();
+        while let Some(c) = chars.next() {
+            out.push(if c == '\\' { chars.next().unwrap_or('\\') } else { c });
+        }
+        Cow::Owned(out)
+    }
+}
+
+/// A `name-addr` or `addr-spec` with header parameters: From, To, Contact, Route,
+/// Record-Route, Refer-To and the like.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct NameAddr<'a> {
+    /// The display name, if any.
+    pub display_name: Option<DisplayName<'a>>,
+    /// The URI.
+    pub uri: Uri<'a>,
+    /// Header parameters (after the URI, outside `<>`).
+    pub params: Params<'a>,
+}
+
+impl<'a> NameAddr<'a> {
+    /// Returns the `tag` parameter (From, To).
+    #[must_use]
+    pub fn tag(&self) -> Option<&'a str> {
+        self.params.get("tag").flatten()
+    }
+
+    /// Returns the `expires` parameter (Contact), saturated to `u32::MAX`.
+    #[must_use]
+    pub fn expires(&self) -> Option<u32> {
+        self.params.get("expires").flatten().and_then(|v| parse_u32_sat(v.as_bytes()))
+    }
+
+    /// Returns the `q` parameter (Contact) in thousandths: `q=0.33` is 330.
+    #[must_use]
+    pub fn q(&self) -> Option<u16> {
+        let v = self.params.get("q").flatten()?;
+        let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+        if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let int: u16 = match int {
+            "0" => 0,
+            "1" => 1,
+            _ => return None,
+        };
+        let mut f: u16 = 0;
+        for i in 0..3 {
+            f = f * 10 + frac.as_bytes().get(i).map_or(0, |d| u16::from(d - b'0'));
+        }
+        let q = int * 1000 + f;
+        (q <= 1000).then_some(q)
+    }
+}
+
+pub(crate) fn name_addr(v: &[u8]) -> Res<NameAddr<'_>> {
+    let mut cur = Cursor::new(v);
+    cur.ws();
+    let mut display_name = None;
+    let bracketed = match cur.peek() {
+        Some(b'"') => {
+            display_name = Some(DisplayName { raw: cur.quoted()?, quoted: true });
+            cur.ws();
+            if cur.peek() != Some(b'<') {
+                return cur.fail();
+            }
+            true
+        }
+        Some(b'<') => true,
+        _ => {
+            // A run of tokens followed by '<' is a display name; otherwise an addr-spec.
+            let save = cur.pos;
+            let start = cur.pos;
+            let mut last = start;
+            while !cur.take(&TOKEN).is_empty() {
+                last = cur.pos;
+                cur.ws();
+            }
+            if cur.peek() == Some(b'<') && last > start {
+                display_name = Some(DisplayName { raw: text(&v[start..last]), quoted: false });
+                true
+            } else {
+                cur.pos = save;
+                false
+            }
+        }
+    };
+    let uri = if bracketed {
+        cur.pos += 1;
+        let start = cur.pos;
+        let len = cur.rest().iter().position(|&b| b == b'>').ok_or(v.len())?;
+        cur.pos += len + 1;
+        parse_uri(&v[start..start + len]).map_err(|i| start + i)?
+    } else {
+        // addr-spec: a URI holding ',', '?' or ';' must be in <> (RFC 3261 §20), so the
+        // URI ends at the first ';' or white space.
+        let start = cur.pos;
+        let len = cur
+            .rest()
+            .iter()
+            .position(|&b| b == b';' || super::scan::is_lws(b))
+            .unwrap_or(cur.rest().len());
+        let raw = &v[start..start + len];
+        if let Some(bad) = raw.iter().position(|&b| b == b'?' || b == b',') {
+            return Err(start + bad);
+        }
+        cur.pos += len;
+        parse_uri(raw).map_err(|i| start + i)?
+    };
+    let params = params(&mut cur)?;
+    end(&mut cur)?;
+    Ok(NameAddr { display_name, uri, params })
+}
+
+/// One Contact value: `*` or an address (RFC 3261 §20.10).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Contact<'a> {
+    /// `Contact: *` (REGISTER removing all bindings).
+    Star,
+    /// An address with its contact-params (`q`, `expires`, …).
+    Addr(NameAddr<'a>),
+}
+
+pub(crate) fn contact(v: &[u8]) -> Res<Contact<'_>> {
+    if trim(v) == b"*" { Ok(Contact::Star) } else { name_addr(v).map(Contact::Addr) }
+}
+
+pub(crate) fn call_id(v: &[u8]) -> Res<&str> {
+    let t = trim(v);
+    let off = v.len() - v.trim_ascii_start().len();
+    let mut cur = Cursor::new(t);
+    if cur.take(&WORD).is_empty() {
+        return Err(off);
+    }
+    if cur.eat(b'@') && cur.take(&WORD).is_empty() {
+        return Err(off + cur.pos);
+    }
+    if !cur.at_end() {
+        return Err(off + cur.pos);
+    }
+    Ok(text(t))
+}
+
+/// Reads `1*DIGIT` bounded by `max`. `Err((offset, out_of_range))`.
+pub(crate) fn digits(cur: &mut Cursor<'_>, max: u64) -> Result<u64, (usize, bool)> {
+    let at = cur.pos;
+    let d = cur.take(&DIGIT);
+    number(d, max).map_err(|over| (at, over))
+}
+
+/// CSeq as `(number, method token)`; `Err((offset, out_of_range))`.
+pub(crate) fn cseq(v: &[u8]) -> Result<(u32, &str), (usize, bool)> {
+    let mut cur = Cursor::new(v);
+    cur.ws();
+    let n = digits(&mut cur, u64::from(u32::MAX))?;
+    if !cur.ws() {
+        return Err((cur.pos, false));
+    }
+    let m = cur.token().map_err(|i| (i, false))?;
+    end(&mut cur).map_err(|i| (i, false))?;
+    Ok((n as u32, m))
+}
+
+/// RAck as `(rseq, cseq, method token)` (RFC 3262 §7.2).
+pub(crate) fn rack(v: &[u8]) -> Result<(u32, u32, &str), (usize, bool)> {
+    let mut cur = Cursor::new(v);
+    cur.ws();
+    let r = digits(&mut cur, u64::from(u32::MAX))?;
+    if !cur.ws() {
+        return Err((cur.pos, false));
+    }
+    let c = digits(&mut cur, u64::from(u32::MAX))?;
+    if !cur.ws() {
+        return Err((cur.pos, false));
+    }
+    let m = cur.token().map_err(|i| (i, false))?;
+    end(&mut cur).map_err(|i| (i, false))?;
+    Ok((r as u32, c as u32, m))
+}
+
+/// A bare number with nothing else (Max-Forwards, Content-Length, RSeq).
+pub(crate) fn bare_number(v: &[u8], max: u64) -> Result<u64, (usize, bool)> {
+    let mut cur = Cursor::new(v);
+    cur.ws();
+    let n = digits(&mut cur, max)?;
+    end(&mut cur).map_err(|i| (i, false))?;
+    Ok(n)
+}
+
+/// `delta-seconds`, saturated to `u32::MAX` as RFC 3261 asks for large values.
+fn delta_seconds(cur: &mut Cursor<'_>) -> Res<u32> {
+    let at = cur.pos;
+    let d = cur.take(&DIGIT);
+    parse_u32_sat(d).ok_or(at)
+}
+
+pub(crate) fn expires(v: &[u8]) -> Res<u32> {
+    let mut cur = Cursor::new(v);
+    cur.ws();
+    let n = delta_seconds(&mut cur)?;
+    end(&mut cur)?;
+    Ok(n)
+}
+
+pub(crate) fn token_item(v: &[u8]) -> Res<&str> {
+    let mut cur = Cursor::new(v);
+    cur.ws();
+    let t = cur.token()?;
+    end(&mut cur)?;
+    Ok(t)
+}
+
+/// A media type with parameters: Content-Type, or one Accept value.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct MediaType<'a> {
+    /// The type, e.g. `application` (or `*`).
+    pub ty: &'a str,
+    /// The subtype, e.g. `sdp` (or `*`).
+    pub subtype: &'a str,
+    /// The parameters.
+    pub params: Params<'a>,
+}
+
+impl MediaType<'_> {
+    /// Returns whether this is `type/subtype`, case-insensitively.
+    #[must_use]
+    pub fn is(&self, ty: &str, subtype: &str) -> bool {
+        self.ty.eq_ignore_ascii_case(ty) && self.subtype.eq_ignore_ascii_case(subtype)
+    }
+
+    /// Returns whether this media range (Accept) admits `type/subtype`, with `*` wildcards.
+    #[must_use]
+    pub fn admits(&self, ty: &str, subtype: &str) -> bool {
+        (self.ty == "*" || self.ty.eq_ignore_ascii_case(ty))
+            && (self.subtype == "*" || self.subtype.eq_ignore_ascii_case(subtype))
+    }
+}
+
+pub(crate) fn media_type(v: &[u8]) -> Res<MediaType<'_>> {
+    let mut cur = Cursor::new(v);
+    cur.ws();
+    let ty = cur.token()?;
+    if !cur.sep(b'/') {
+        return cur.fail();
+    }
+    let subtype = cur.token()?;
+    let params = params(&mut cur)?;
+    end(&mut cur)?;
+    Ok(MediaType { ty, subtype, params })
+}
+
+/// A token with parameters: Content-Disposition, Event, Reason and similar headers.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct TokenParams<'a> {
+    /// The token (disposition type, event package, reason protocol …).
+    pub value: &'a str,
+    /// The parameters.
+    pub params: Params<'a>,
+}
+
+impl<'a> TokenParams<'a> {
+    /// Returns the `id` parameter (Event, RFC 6665).
+    #[must_use]
+    pub fn id(&self) -> Option<&'a str> {
+        self.params.get("id").flatten()
+    }
+
+    /// Returns the `cause` parameter (Reason, RFC 3326).
+    #[must_use]
+    pub fn cause(&self) -> Option<u16> {
+        self.params.get("cause").flatten().and_then(|c| c.parse().ok())
+    }
+
+    /// Returns the `text` parameter's content (Reason, RFC 3326).
+    #[must_use]
+    pub fn reason_text(&self) -> Option<&'a str> {
+        self.params.get("text").flatten()
+    }
+
+    /// Returns the `handling` parameter (Content-Disposition).
+    #[must_use]
+    pub fn handling(&self) -> Option<&'a str> {
+        self.params.get("handling").flatten()
+    }
+}
+
+pub(crate) fn token_params(v: &[u8]) -> Res<TokenParams<'_>> {
+    let mut cur = Cursor::new(v);
+    cur.ws();
+    let value = cur.token()?;
+    let params = params(&mut cur)?;
+    end(&mut cur)?;
+    Ok(TokenParams { value, params })
+}
+
+/// A number of seconds with parameters: Session-Expires, Min-SE, Retry-After.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Seconds<'a> {
+    /// The seconds, saturated to `u32::MAX`.
+    pub seconds: u32,
+    /// The comment (Retry-After only), without parentheses.
+    pub comment: Option<&'a str>,
+    /// The parameters.
+    pub params: Params<'a>,
+}
+
+impl<'a> Seconds<'a> {
+    /// Returns the `refresher` parameter (Session-Expires, RFC 4028): `uac` or `uas`.
+    #[must_use]
+    pub fn refresher(&self) -> Option<&'a str> {
+        self.params.get("refresher").flatten()
+    }
+
+    /// Returns the `duration` parameter (Retry-After).
+    #[must_use]
+    pub fn duration(&self) -> Option<u32> {
+        self.params.get("duration").flatten().and_then(|d| parse_u32_sat(d.as_bytes()))
+    }
+}
+
+pub(crate) fn seconds(v: &[u8], comment_allowed: bool) -> Res<Seconds<'_>> {
+    let mut cur = Cursor::new(v);
+    cur.ws();
+    let seconds = delta_seconds(&mut cur)?;
+    let mut comment = None;
+    let save = cur.pos;
+    cur.ws();
+    if comment_allowed && cur.peek() == Some(b'(') {
+        let start = cur.pos + 1;
+        let mut depth = 0usize;
+        loop {
+            match cur.peek() {
+                None => return cur.fail(),
+                Some(b'(') => depth += 1,
+                Some(b')') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                Some(b'\\') => cur.pos += 1,
+                _ => {}
+            }
+            cur.pos += 1;
+        }
+        let inner = &v[start..cur.pos];
+        cur.pos += 1;
+        comment = Some(core::str::from_utf8(inner).map_err(|_| start)?);
+    } else {
+        cur.pos = save;
+    }
+    let params = params(&mut cur)?;
+    end(&mut cur)?;
+    Ok(Seconds { seconds, comment, params })
+}

@@ -1,0 +1,808 @@
+//! SIP messages: parse once into an index over the received bytes, decode headers on demand,
+//! build and serialize.
+//!
+//! A [`Message`] owns a shared buffer ([`Bytes`]) plus a small index of spans: the start line
+//! and one entry per header line. Cloning one copies the index and bumps a reference count;
+//! no header is ever copied into a `String`. Typed accessors ([`Message::via`],
+//! [`Message::from_header`], [`Message::cseq`] …) decode from the buffer when called and
+//! return views that borrow from it.
+
+mod builder;
+mod error;
+mod header_name;
+mod headers;
+mod limits;
+mod method;
+mod parse;
+mod scan;
+mod stream;
+mod uri;
+
+use core::fmt;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use smallvec::SmallVec;
+
+pub use builder::{BuildError, RequestBuilder, ResponseBuilder, reason_phrase};
+pub use error::{ErrorKind, MessageKind, ParseError};
+pub use header_name::HeaderName;
+pub use headers::{
+    Contact, DisplayName, MediaType, NameAddr, Param, ParamIter, Params, Seconds, TokenParams,
+    Transport, Via,
+};
+pub use limits::Limits;
+pub use method::{ExtensionMethod, Method};
+pub use stream::{Frame, KeepAliveRole, StreamFramer};
+pub use uri::{AbsoluteUri, Host, SipUri, TelUri, Uri, UriParams};
+
+use parse::{Entry, INLINE_HEADERS, StartLine};
+use scan::{Res, Split, trim};
+
+/// How [`Message::parse_with`] treats its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParseOptions {
+    /// Size and count limits.
+    pub limits: Limits,
+    /// Decode the headers every layer relies on (Via, From, To, Call-ID, CSeq,
+    /// Max-Forwards, Contact, Route, Record-Route) during the parse and fail on a malformed
+    /// one. With `false`, only the framing, the start line and the header lines are checked,
+    /// so that a caller can still read the headers of a faulty request to answer it with 400
+    /// ([`Message::validate`] then runs the same checks).
+    pub validate: bool,
+}
+
+impl ParseOptions {
+    /// Default limits, headers validated.
+    pub const DEFAULT: Self = Self { limits: Limits::DEFAULT, validate: true };
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Bytes a message can be parsed from.
+///
+/// Owned buffers (`Vec<u8>`, [`Bytes`], [`BytesMut`]) are taken without copying; borrowed
+/// ones (`&[u8]`, `&Vec<u8>`, `&str` …) are copied once into a shared buffer.
+pub trait IntoBuffer {
+    /// Turns `self` into the shared buffer the message will own.
+    fn into_buffer(self) -> Bytes;
+}
+
+impl<T: AsRef<[u8]> + ?Sized> IntoBuffer for &T {
+    fn into_buffer(self) -> Bytes {
+        Bytes::copy_from_slice(self.as_ref())
+    }
+}
+
+impl IntoBuffer for Vec<u8> {
+    fn into_buffer(self) -> Bytes {
+        Bytes::from(self)
+    }
+}
+
+impl IntoBuffer for Bytes {
+    fn into_buffer(self) -> Bytes {
+        self
+    }
+}
+
+impl IntoBuffer for BytesMut {
+    fn into_buffer(self) -> Bytes {
+        self.freeze()
+    }
+}
+
+/// A SIP request or response, parsed once into an index over its bytes.
+#[derive(Clone)]
+pub struct Message {
+    buf: Bytes,
+    start: StartLine,
+    headers: SmallVec<[Entry; INLINE_HEADERS]>,
+    body_start: u32,
+    content_length: Option<u32>,
+}
+
+/// A CSeq value (RFC 3261 §20.16).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct CSeq {
+    /// The sequence number.
+    pub seq: u32,
+    /// The method.
+    pub method: Method,
+}
+
+/// A RAck value (RFC 3262 §7.2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct RAck {
+    /// The RSeq of the provisional response being acknowledged.
+    pub rseq: u32,
+    /// The CSeq number of the request it answered.
+    pub cseq: u32,
+    /// The CSeq method of the request it answered.
+    pub method: Method,
+}
+
+/// One header line, as received.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderField<'m> {
+    name: HeaderName,
+    raw_name: &'m [u8],
+    value: &'m [u8],
+}
+
+impl<'m> HeaderField<'m> {
+    /// Returns the header name; compact forms are already mapped to long forms.
+    #[must_use]
+    pub const fn name(&self) -> HeaderName {
+        self.name
+    }
+
+    /// Returns the name as written (e.g. `v` or `MaX-fOrWaRdS`).
+    #[must_use]
+    pub fn raw_name(&self) -> &'m str {
+        scan::text(self.raw_name)
+    }
+
+    /// Returns the value as received, surrounding white space removed; folded lines keep
+    /// their CRLF and leading white space.
+    #[must_use]
+    pub const fn value(&self) -> &'m [u8] {
+        self.value
+    }
+}
+
+/// Something that names a header: a [`HeaderName`] or a `&str` (case-insensitive; compact
+/// forms match their long forms).
+pub trait HeaderKey {
+    /// Returns whether the header line `field` has this name.
+    fn matches(&self, field: &HeaderField<'_>) -> bool;
+}
+
+impl HeaderKey for HeaderName {
+    fn matches(&self, field: &HeaderField<'_>) -> bool {
+        *self != Self::Other && field.name == *self
+    }
+}
+
+impl HeaderKey for &str {
+    fn matches(&self, field: &HeaderField<'_>) -> bool {
+        match HeaderName::from_bytes(self.as_bytes()) {
+            HeaderName::Other => {
+                field.name == HeaderName::Other
+                    && field.raw_name.eq_ignore_ascii_case(self.as_bytes())
+            }
+            known => field.name == known,
+        }
+    }
+}
+
+impl Message {
+    /// Parses one complete message from a datagram with the default [`ParseOptions`].
+    ///
+    /// Content-Length frames the body and trailing bytes are ignored (RFC 3261 §18.3); with
+    /// no Content-Length the body is the rest of the datagram.
+    ///
+    /// # Errors
+    /// A [`ParseError`] saying what was wrong, where, and which status a UAS answers with.
+    ///
+    /// # Examples
+    /// ```
+    /// let buf = b"OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\
+    ///             From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\n\
+    ///             Call-ID: a@b\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    /// let msg = sipwire::Message::parse(&buf[..])?;
+    /// assert_eq!(msg.cseq()?.seq, 1);
+    /// assert_eq!(msg.top_via()?.branch(), Some("z9hG4bK1"));
+    /// # Ok::<(), sipwire::ParseError>(())
+    /// ```
+    pub fn parse(bytes: impl IntoBuffer) -> Result<Self, ParseError> {
+        Self::parse_with(bytes, &ParseOptions::DEFAULT)
+    }
+
+    /// Parses one complete message from a datagram with the given options.
+    ///
+    /// # Errors
+    /// See [`Message::parse`].
+    pub fn parse_with(bytes: impl IntoBuffer, options: &ParseOptions) -> Result<Self, ParseError> {
+        let buf = bytes.into_buffer();
+        if buf.len() > options.limits.max_message_size {
+            let kind =
+                if buf.starts_with(b"SIP/") { MessageKind::Response } else { MessageKind::Request };
+            return Err(ParseError::new(
+                ErrorKind::MessageTooLarge,
+                options.limits.max_message_size,
+            )
+            .in_message(kind));
+        }
+        let Some(head) = parse::parse_head(&buf, &options.limits)? else {
+            // No empty line closes the header section: still say whose fault it is.
+            let first = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
+            let kind = if buf[first..].starts_with(b"SIP/") {
+                MessageKind::Response
+            } else {
+                MessageKind::Request
+            };
+            return Err(ParseError::new(ErrorKind::Incomplete, buf.len()).in_message(kind));
+        };
+        let kind = head.start.kind();
+        let body_len = match head.content_length {
+            Some(n) => {
+                let n = n as usize;
+                if n > options.limits.max_body_size {
+                    return Err(
+                        ParseError::new(ErrorKind::BodyTooLarge, head.body_start).in_message(kind)
+                    );
+                }
+                if head.body_start + n > buf.len() {
+                    return Err(
+                        ParseError::new(ErrorKind::BodyTruncated, buf.len()).in_message(kind)
+                    );
+                }
+                n
+            }
+            None => buf.len() - head.body_start,
+        };
+        Self::from_head(buf, head, body_len, options)
+    }
+
+    pub(crate) fn from_head(
+        mut buf: Bytes,
+        head: parse::Head,
+        body_len: usize,
+        options: &ParseOptions,
+    ) -> Result<Self, ParseError> {
+        let end = head.body_start + body_len;
+        if end < buf.len() {
+            buf.truncate(end);
+        }
+        let msg = Self {
+            start: head.start.bind(&buf),
+            buf,
+            headers: head.headers,
+            body_start: head.body_start as u32,
+            content_length: head.content_length,
+        };
+        if options.validate {
+            msg.validate_with(&options.limits)?;
+        }
+        Ok(msg)
+    }
+
+    /// Checks the headers every layer relies on (see [`ParseOptions::validate`]).
+    ///
+    /// # Errors
+    /// The first malformed value, with its offset and status hint.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        self.validate_with(&Limits::DEFAULT)
+    }
+
+    fn validate_with(&self, limits: &Limits) -> Result<(), ParseError> {
+        parse::validate_core(&self.buf, &self.headers, self.kind(), limits)
+    }
+
+    /// Checks what RFC 3261 §8.1.1 makes mandatory in a request: To, From, CSeq, Call-ID
+    /// and Via present, each single-valued header exactly once, Max-Forwards at most once,
+    /// and the CSeq method equal to the request method.
+    ///
+    /// The user-agent core runs this after method inspection (405/501, §8.2.1), so an
+    /// unknown method is answered 501 before a CSeq mismatch is answered 400.
+    ///
+    /// # Errors
+    /// The first missing, duplicated or mismatched header; every one has status hint 400.
+    pub fn check_request(&self) -> Result<(), ParseError> {
+        let kind = MessageKind::Request;
+        for name in [
+            HeaderName::To,
+            HeaderName::From,
+            HeaderName::CSeq,
+            HeaderName::CallId,
+            HeaderName::MaxForwards,
+        ] {
+            let mut lines = self.headers.iter().filter(|e| e.name == name);
+            match (lines.next(), lines.next()) {
+                (None, _) if name != HeaderName::MaxForwards => {
+                    return Err(ParseError::new(
+                        ErrorKind::MissingHeader(name),
+                        self.body_start as usize,
+                    )
+                    .in_message(kind));
+                }
+                (Some(_), Some(second)) => {
+                    return Err(ParseError::new(
+                        ErrorKind::DuplicateHeader(name),
+                        second.raw_name.start as usize,
+                    )
+                    .in_message(kind));
+                }
+                _ => {}
+            }
+        }
+        if !self.headers.iter().any(|e| e.name == HeaderName::Via) {
+            return Err(ParseError::new(
+                ErrorKind::MissingHeader(HeaderName::Via),
+                self.body_start as usize,
+            )
+            .in_message(kind));
+        }
+        if let Some(method) = self.method() {
+            let cseq = self.cseq()?;
+            if cseq.method != *method {
+                let at = self
+                    .headers
+                    .iter()
+                    .find(|e| e.name == HeaderName::CSeq)
+                    .map_or(0, |e| e.value.start as usize);
+                return Err(ParseError::new(ErrorKind::CSeqMethodMismatch, at).in_message(kind));
+            }
+        }
+        Ok(())
+    }
+
+    fn kind(&self) -> MessageKind {
+        match self.start {
+            StartLine::Request { .. } => MessageKind::Request,
+            StartLine::Response { .. } => MessageKind::Response,
+        }
+    }
+
+    /// Returns whether this is a request.
+    #[must_use]
+    pub const fn is_request(&self) -> bool {
+        matches!(self.start, StartLine::Request { .. })
+    }
+
+    /// Returns whether this is a response.
+    #[must_use]
+    pub const fn is_response(&self) -> bool {
+        matches!(self.start, StartLine::Response { .. })
+    }
+
+    /// Returns the request method, or `None` for a response.
+    #[must_use]
+    pub const fn method(&self) -> Option<&Method> {
+        match &self.start {
+            StartLine::Request { method, .. } => Some(method),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// Returns the Request-URI as written, or `None` for a response.
+    #[must_use]
+    pub fn request_uri_str(&self) -> Option<&str> {
+        match &self.start {
+            StartLine::Request { uri, .. } => Some(scan::text(uri.of(&self.buf))),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// Returns the Request-URI, decoded, or `None` for a response.
+    #[must_use]
+    pub fn request_uri(&self) -> Option<Uri<'_>> {
+        match &self.start {
+            // Checked by the parser, so decoding again cannot fail.
+            StartLine::Request { uri, .. } => uri::parse_uri(uri.of(&self.buf)).ok(),
+            StartLine::Response { .. } => None,
+        }
+    }
+
+    /// Returns the status code, or `None` for a request.
+    #[must_use]
+    pub const fn status(&self) -> Option<u16> {
+        match self.start {
+            StartLine::Response { code, .. } => Some(code),
+            StartLine::Request { .. } => None,
+        }
+    }
+
+    /// Returns the reason phrase (possibly empty, UTF-8), or `None` for a request.
+    #[must_use]
+    pub fn reason(&self) -> Option<&str> {
+        match &self.start {
+            StartLine::Response { reason, .. } => Some(scan::text(reason.of(&self.buf))),
+            StartLine::Request { .. } => None,
+        }
+    }
+
+    /// Iterates over the header lines in order.
+    pub fn headers(&self) -> impl ExactSizeIterator<Item = HeaderField<'_>> + '_ {
+        self.headers.iter().map(|e| self.field(e))
+    }
+
+    fn field(&self, e: &Entry) -> HeaderField<'_> {
+        HeaderField {
+            name: e.name,
+            raw_name: e.raw_name.of(&self.buf),
+            value: e.value.of(&self.buf),
+        }
+    }
+
+    /// Returns the number of header lines.
+    #[must_use]
+    pub fn header_count(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// Iterates over the header lines with that name, each value as received.
+    pub fn header_lines<K: HeaderKey + 'static>(
+        &self,
+        name: K,
+    ) -> impl Iterator<Item = &[u8]> + '_ {
+        self.headers().filter(move |f| name.matches(f)).map(|f| f.value)
+    }
+
+    /// Returns the first value of a header, as received.
+    #[must_use]
+    pub fn header<K: HeaderKey + 'static>(&self, name: K) -> Option<&[u8]> {
+        self.header_lines(name).next()
+    }
+
+    /// Iterates over the logical values of a header: repeated lines and, for list headers
+    /// ([`HeaderName::is_list`]), comma-separated values, in order, each trimmed.
+    pub fn header_values<K: HeaderKey + 'static>(
+        &self,
+        name: K,
+    ) -> impl Iterator<Item = &[u8]> + '_ {
+        self.headers().filter(move |f| name.matches(f)).flat_map(|f| {
+            let split = f.name.is_list();
+            let mut whole = Some(f.value);
+            let mut parts = Split::new(f.value);
+            core::iter::from_fn(move || {
+                if split { parts.next().map(|(p, _)| trim(p)) } else { whole.take() }
+            })
+        })
+    }
+
+    /// Returns the body.
+    #[must_use]
+    pub fn body(&self) -> &[u8] {
+        &self.buf[self.body_start as usize..]
+    }
+
+    /// Returns the body as a shared buffer, without copying.
+    #[must_use]
+    pub fn body_bytes(&self) -> Bytes {
+        self.buf.slice(self.body_start as usize..)
+    }
+
+    /// Returns the message as it is on the wire.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Returns the message's shared buffer, without copying.
+    #[must_use]
+    pub fn to_bytes(&self) -> Bytes {
+        self.buf.clone()
+    }
+
+    /// Writes the message, as it is on the wire, into `out`.
+    pub fn write_to<B: BufMut + ?Sized>(&self, out: &mut B) {
+        out.put_slice(&self.buf);
+    }
+
+    fn lines_of(&self, name: HeaderName) -> impl Iterator<Item = &Entry> + '_ {
+        self.headers.iter().filter(move |e| e.name == name)
+    }
+
+    fn err(&self, kind: ErrorKind, at: usize) -> ParseError {
+        ParseError::new(kind, at).in_message(self.kind())
+    }
+
+    /// Decodes a header that may appear once: `Ok(None)` if absent.
+    fn single<'m, T>(
+        &'m self,
+        name: HeaderName,
+        decode: fn(&'m [u8]) -> Res<T>,
+    ) -> Result<Option<T>, ParseError> {
+        let mut lines = self.lines_of(name);
+        let Some(e) = lines.next() else { return Ok(None) };
+        if let Some(dup) = lines.next() {
+            return Err(self.err(ErrorKind::DuplicateHeader(name), dup.raw_name.start as usize));
+        }
+        decode(e.value.of(&self.buf))
+            .map(Some)
+            .map_err(|i| self.err(ErrorKind::HeaderValue(name), e.value.start as usize + i))
+    }
+
+    fn required<'m, T>(
+        &'m self,
+        name: HeaderName,
+        decode: fn(&'m [u8]) -> Res<T>,
+    ) -> Result<T, ParseError> {
+        self.single(name, decode)?
+            .ok_or_else(|| self.err(ErrorKind::MissingHeader(name), self.body_start as usize))
+    }
+
+    /// Decodes every value of a list header.
+    fn list<'m, T: 'm>(
+        &'m self,
+        name: HeaderName,
+        decode: fn(&'m [u8]) -> Res<T>,
+    ) -> impl Iterator<Item = Result<T, ParseError>> + 'm {
+        self.lines_of(name).flat_map(move |e| {
+            let base = e.value.start as usize;
+            Split::new(e.value.of(&self.buf)).map(move |(el, off)| {
+                decode(el).map_err(|i| self.err(ErrorKind::HeaderValue(name), base + off + i))
+            })
+        })
+    }
+
+    fn number(&self, name: HeaderName, max: u64) -> Result<Option<u64>, ParseError> {
+        let mut lines = self.lines_of(name);
+        let Some(e) = lines.next() else { return Ok(None) };
+        if let Some(dup) = lines.next() {
+            return Err(self.err(ErrorKind::DuplicateHeader(name), dup.raw_name.start as usize));
+        }
+        headers::bare_number(e.value.of(&self.buf), max).map(Some).map_err(|(i, over)| {
+            let kind =
+                if over { ErrorKind::OutOfRange(name) } else { ErrorKind::HeaderValue(name) };
+            self.err(kind, e.value.start as usize + i)
+        })
+    }
+
+    /// Decodes every Via value, top first.
+    pub fn via(&self) -> impl Iterator<Item = Result<Via<'_>, ParseError>> + '_ {
+        self.list(HeaderName::Via, headers::via)
+    }
+
+    /// Decodes the top Via.
+    ///
+    /// # Errors
+    /// Missing or malformed Via.
+    pub fn top_via(&self) -> Result<Via<'_>, ParseError> {
+        self.via().next().unwrap_or_else(|| {
+            Err(self.err(ErrorKind::MissingHeader(HeaderName::Via), self.body_start as usize))
+        })
+    }
+
+    /// Decodes From.
+    ///
+    /// # Errors
+    /// Missing, duplicated or malformed From.
+    pub fn from_header(&self) -> Result<NameAddr<'_>, ParseError> {
+        self.required(HeaderName::From, headers::name_addr)
+    }
+
+    /// Decodes To.
+    ///
+    /// # Errors
+    /// Missing, duplicated or malformed To.
+    pub fn to_header(&self) -> Result<NameAddr<'_>, ParseError> {
+        self.required(HeaderName::To, headers::name_addr)
+    }
+
+    /// Returns Call-ID.
+    ///
+    /// # Errors
+    /// Missing, duplicated or malformed Call-ID.
+    pub fn call_id(&self) -> Result<&str, ParseError> {
+        self.required(HeaderName::CallId, headers::call_id)
+    }
+
+    /// Decodes CSeq.
+    ///
+    /// # Errors
+    /// Missing, duplicated or malformed CSeq, or a number above 2^32−1.
+    pub fn cseq(&self) -> Result<CSeq, ParseError> {
+        let name = HeaderName::CSeq;
+        let mut lines = self.lines_of(name);
+        let e = lines
+            .next()
+            .ok_or_else(|| self.err(ErrorKind::MissingHeader(name), self.body_start as usize))?;
+        if let Some(dup) = lines.next() {
+            return Err(self.err(ErrorKind::DuplicateHeader(name), dup.raw_name.start as usize));
+        }
+        let (seq, method) = headers::cseq(e.value.of(&self.buf)).map_err(|(i, over)| {
+            let kind =
+                if over { ErrorKind::OutOfRange(name) } else { ErrorKind::HeaderValue(name) };
+            self.err(kind, e.value.start as usize + i)
+        })?;
+        Ok(CSeq { seq, method: Method::from_shared(&self.buf, method.as_bytes()) })
+    }
+
+    /// Returns Max-Forwards (0–255), if present.
+    ///
+    /// # Errors
+    /// Duplicated or malformed Max-Forwards.
+    pub fn max_forwards(&self) -> Result<Option<u8>, ParseError> {
+        Ok(self.number(HeaderName::MaxForwards, 255)?.map(|n| n as u8))
+    }
+
+    /// Returns Content-Length, if present (checked while framing).
+    #[must_use]
+    pub const fn content_length(&self) -> Option<u32> {
+        self.content_length
+    }
+
+    /// Decodes every Contact value.
+    pub fn contacts(&self) -> impl Iterator<Item = Result<Contact<'_>, ParseError>> + '_ {
+        self.list(HeaderName::Contact, headers::contact)
+    }
+
+    /// Decodes every Route value, in order.
+    pub fn routes(&self) -> impl Iterator<Item = Result<NameAddr<'_>, ParseError>> + '_ {
+        self.list(HeaderName::Route, headers::name_addr)
+    }
+
+    /// Decodes every Record-Route value, in order.
+    pub fn record_routes(&self) -> impl Iterator<Item = Result<NameAddr<'_>, ParseError>> + '_ {
+        self.list(HeaderName::RecordRoute, headers::name_addr)
+    }
+
+    /// Decodes Content-Type, if present.
+    ///
+    /// # Errors
+    /// Duplicated or malformed Content-Type.
+    pub fn content_type(&self) -> Result<Option<MediaType<'_>>, ParseError> {
+        self.single(HeaderName::ContentType, headers::media_type)
+    }
+
+    /// Decodes Content-Disposition, if present.
+    ///
+    /// # Errors
+    /// Duplicated or malformed Content-Disposition.
+    pub fn content_disposition(&self) -> Result<Option<TokenParams<'_>>, ParseError> {
+        self.single(HeaderName::ContentDisposition, headers::token_params)
+    }
+
+    /// Decodes every Require option tag.
+    pub fn require(&self) -> impl Iterator<Item = Result<&str, ParseError>> + '_ {
+        self.list(HeaderName::Require, headers::token_item)
+    }
+
+    /// Decodes every Supported option tag.
+    pub fn supported(&self) -> impl Iterator<Item = Result<&str, ParseError>> + '_ {
+        self.list(HeaderName::Supported, headers::token_item)
+    }
+
+    /// Decodes every Unsupported option tag.
+    pub fn unsupported(&self) -> impl Iterator<Item = Result<&str, ParseError>> + '_ {
+        self.list(HeaderName::Unsupported, headers::token_item)
+    }
+
+    /// Decodes every Proxy-Require option tag.
+    pub fn proxy_require(&self) -> impl Iterator<Item = Result<&str, ParseError>> + '_ {
+        self.list(HeaderName::ProxyRequire, headers::token_item)
+    }
+
+    /// Decodes every method in Allow.
+    pub fn allow(&self) -> impl Iterator<Item = Result<Method, ParseError>> + '_ {
+        self.list(HeaderName::Allow, headers::token_item)
+            .map(|r| r.map(|t| Method::from_shared(&self.buf, t.as_bytes())))
+    }
+
+    /// Decodes every media range in Accept.
+    pub fn accept(&self) -> impl Iterator<Item = Result<MediaType<'_>, ParseError>> + '_ {
+        self.list(HeaderName::Accept, headers::media_type)
+    }
+
+    /// Returns RSeq (RFC 3262), if present.
+    ///
+    /// # Errors
+    /// Duplicated or malformed RSeq.
+    pub fn rseq(&self) -> Result<Option<u32>, ParseError> {
+        Ok(self.number(HeaderName::RSeq, u64::from(u32::MAX))?.map(|n| n as u32))
+    }
+
+    /// Decodes RAck (RFC 3262), if present.
+    ///
+    /// # Errors
+    /// Duplicated or malformed RAck.
+    pub fn rack(&self) -> Result<Option<RAck>, ParseError> {
+        let name = HeaderName::RAck;
+        let mut lines = self.lines_of(name);
+        let Some(e) = lines.next() else { return Ok(None) };
+        if let Some(dup) = lines.next() {
+            return Err(self.err(ErrorKind::DuplicateHeader(name), dup.raw_name.start as usize));
+        }
+        let (rseq, cseq, m) = headers::rack(e.value.of(&self.buf)).map_err(|(i, over)| {
+            let kind =
+                if over { ErrorKind::OutOfRange(name) } else { ErrorKind::HeaderValue(name) };
+            self.err(kind, e.value.start as usize + i)
+        })?;
+        Ok(Some(RAck { rseq, cseq, method: Method::from_shared(&self.buf, m.as_bytes()) }))
+    }
+
+    /// Returns Expires in seconds (saturated at 2^32−1), if present.
+    ///
+    /// # Errors
+    /// Duplicated or malformed Expires.
+    pub fn expires(&self) -> Result<Option<u32>, ParseError> {
+        self.single(HeaderName::Expires, headers::expires)
+    }
+
+    /// Decodes Retry-After, if present.
+    ///
+    /// # Errors
+    /// Duplicated or malformed Retry-After.
+    pub fn retry_after(&self) -> Result<Option<Seconds<'_>>, ParseError> {
+        self.single(HeaderName::RetryAfter, |v| headers::seconds(v, true))
+    }
+
+    /// Decodes Event (RFC 6665), if present.
+    ///
+    /// # Errors
+    /// Duplicated or malformed Event.
+    pub fn event(&self) -> Result<Option<TokenParams<'_>>, ParseError> {
+        self.single(HeaderName::Event, headers::token_params)
+    }
+
+    /// Decodes Refer-To (RFC 3515), if present.
+    ///
+    /// # Errors
+    /// Duplicated or malformed Refer-To.
+    pub fn refer_to(&self) -> Result<Option<NameAddr<'_>>, ParseError> {
+        self.single(HeaderName::ReferTo, headers::name_addr)
+    }
+
+    /// Decodes Session-Expires (RFC 4028), if present.
+    ///
+    /// # Errors
+    /// Duplicated or malformed Session-Expires.
+    pub fn session_expires(&self) -> Result<Option<Seconds<'_>>, ParseError> {
+        self.single(HeaderName::SessionExpires, |v| headers::seconds(v, false))
+    }
+
+    /// Decodes Min-SE (RFC 4028), if present.
+    ///
+    /// # Errors
+    /// Duplicated or malformed Min-SE.
+    pub fn min_se(&self) -> Result<Option<Seconds<'_>>, ParseError> {
+        self.single(HeaderName::MinSe, |v| headers::seconds(v, false))
+    }
+
+    /// Decodes every Reason value (RFC 3326).
+    pub fn reasons(&self) -> impl Iterator<Item = Result<TokenParams<'_>, ParseError>> + '_ {
+        self.list(HeaderName::Reason, headers::token_params)
+    }
+}
+
+impl PartialEq for Message {
+    /// Two messages are equal when their start lines, header lines (names compared as
+    /// [`HeaderName`]s, so compact and long forms match) and bodies are equal.
+    fn eq(&self, other: &Self) -> bool {
+        let start_eq = match (&self.start, &other.start) {
+            (
+                StartLine::Request { method: m1, uri: u1 },
+                StartLine::Request { method: m2, uri: u2 },
+            ) => m1 == m2 && u1.of(&self.buf) == u2.of(&other.buf),
+            (
+                StartLine::Response { code: c1, reason: r1 },
+                StartLine::Response { code: c2, reason: r2 },
+            ) => c1 == c2 && r1.of(&self.buf) == r2.of(&other.buf),
+            _ => false,
+        };
+        start_eq
+            && self.body() == other.body()
+            && self.headers.len() == other.headers.len()
+            && self.headers().zip(other.headers()).all(|(a, b)| {
+                a.name == b.name
+                    && (a.name != HeaderName::Other || a.raw_name.eq_ignore_ascii_case(b.raw_name))
+                    && a.value == b.value
+            })
+    }
+}
+
+impl Eq for Message {}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Message");
+        match &self.start {
+            StartLine::Request { method, .. } => {
+                d.field("method", method).field("uri", &self.request_uri_str().unwrap_or_default());
+            }
+            StartLine::Response { code, .. } => {
+                d.field("status", code).field("reason", &self.reason().unwrap_or_default());
+            }
+        }
+        d.field("headers", &self.headers.len()).field("body_len", &self.body().len()).finish()
+    }
+}
