@@ -236,9 +236,7 @@ impl RequestBuilder {
         start.extend_from_slice(uri.as_bytes());
         start.extend_from_slice(b" SIP/2.0\r\n");
         let mut extra = Extra::default();
-        if parse_uri(uri.as_bytes()).is_err()
-            || uri.bytes().any(|b| b == b' ' || b == b'\r' || b == b'\n')
-        {
+        if parse_uri(uri).is_err() || uri.bytes().any(|b| b == b' ' || b == b'\r' || b == b'\n') {
             extra.error = Some(BuildError::Uri);
         }
         Self { start, extra }
@@ -399,14 +397,12 @@ impl<'r> ResponseBuilder<'r> {
             out.put_slice(name_of(field.name()));
             out.put_slice(b": ");
             out.put_slice(field.value());
-            if field.name() == HeaderName::To {
-                if let Some(tag) = self.to_tag {
-                    let has_tag = self.request.to_header().is_ok_and(|t| t.tag().is_some());
-                    if !has_tag {
-                        out.put_slice(b";tag=");
-                        out.put_slice(tag.as_bytes());
-                    }
-                }
+            if field.name() == HeaderName::To
+                && let Some(tag) = self.to_tag
+                && !self.request.to_header().is_ok_and(|t| t.tag().is_some())
+            {
+                out.put_slice(b";tag=");
+                out.put_slice(tag.as_bytes());
             }
             out.put_slice(b"\r\n");
         }

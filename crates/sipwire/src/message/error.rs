@@ -43,6 +43,9 @@ pub enum ErrorKind {
     /// A header line has no name, no colon, or characters a header name cannot hold.
     #[error("malformed header line")]
     HeaderLine,
+    /// The header section is not UTF-8 text.
+    #[error("header section is not UTF-8")]
+    NotUtf8,
     /// The value of a header is malformed.
     #[error("malformed {0} header")]
     HeaderValue(HeaderName),

@@ -127,249 +127,109 @@ impl HeaderName {
     /// Identifies a header name, case-insensitively, mapping compact forms to long forms.
     #[must_use]
     pub fn from_bytes(name: &[u8]) -> Self {
-        match name.len() {
-            1 => match name[0] | 0x20 {
-                b'a' => Self::AcceptContact,
-                b'u' => Self::AllowEvents,
-                b'i' => Self::CallId,
-                b'f' => Self::From,
-                b'm' => Self::Contact,
-                b'e' => Self::ContentEncoding,
-                b'l' => Self::ContentLength,
-                b'c' => Self::ContentType,
-                b'o' => Self::Event,
-                b'y' => Self::Identity,
-                b'r' => Self::ReferTo,
-                b'b' => Self::ReferredBy,
-                b'x' => Self::SessionExpires,
-                b's' => Self::Subject,
-                b'k' => Self::Supported,
-                b't' => Self::To,
-                b'v' => Self::Via,
-                _ => Self::Other,
+        let Some(&first) = name.first() else { return Self::Other };
+        // One candidate from (length, first letter[, one distinguishing letter]), then
+        // a single case-insensitive comparison.
+        let candidate = match (name.len(), first | 0x20) {
+            (1, b'a') => return Self::AcceptContact,
+            (1, b'u') => return Self::AllowEvents,
+            (1, b'i') => return Self::CallId,
+            (1, b'f') => return Self::From,
+            (1, b'm') => return Self::Contact,
+            (1, b'e') => return Self::ContentEncoding,
+            (1, b'l') => return Self::ContentLength,
+            (1, b'c') => return Self::ContentType,
+            (1, b'o') => return Self::Event,
+            (1, b'y') => return Self::Identity,
+            (1, b'r') => return Self::ReferTo,
+            (1, b'b') => return Self::ReferredBy,
+            (1, b'x') => return Self::SessionExpires,
+            (1, b's') => return Self::Subject,
+            (1, b'k') => return Self::Supported,
+            (1, b't') => return Self::To,
+            (1, b'v') => return Self::Via,
+            (2, b't') => Self::To,
+            (3, b'v') => Self::Via,
+            (4, b'c') => Self::CSeq,
+            (4, b'd') => Self::Date,
+            (4, b'f') => Self::From,
+            (4, b'r') => match name[1] | 0x20 {
+                b'a' => Self::RAck,
+                b's' => Self::RSeq,
+                _ => return Self::Other,
             },
-            2 => {
-                if name.eq_ignore_ascii_case(b"To") {
-                    return Self::To;
-                }
-                Self::Other
-            }
-            3 => {
-                if name.eq_ignore_ascii_case(b"Via") {
-                    return Self::Via;
-                }
-                Self::Other
-            }
-            4 => {
-                if name.eq_ignore_ascii_case(b"From") {
-                    return Self::From;
-                }
-                if name.eq_ignore_ascii_case(b"CSeq") {
-                    return Self::CSeq;
-                }
-                if name.eq_ignore_ascii_case(b"Date") {
-                    return Self::Date;
-                }
-                if name.eq_ignore_ascii_case(b"RAck") {
-                    return Self::RAck;
-                }
-                if name.eq_ignore_ascii_case(b"RSeq") {
-                    return Self::RSeq;
-                }
-                Self::Other
-            }
-            5 => {
-                if name.eq_ignore_ascii_case(b"Allow") {
-                    return Self::Allow;
-                }
-                if name.eq_ignore_ascii_case(b"Event") {
-                    return Self::Event;
-                }
-                if name.eq_ignore_ascii_case(b"Route") {
-                    return Self::Route;
-                }
-                Self::Other
-            }
-            6 => {
-                if name.eq_ignore_ascii_case(b"Accept") {
-                    return Self::Accept;
-                }
-                if name.eq_ignore_ascii_case(b"Min-SE") {
-                    return Self::MinSe;
-                }
-                if name.eq_ignore_ascii_case(b"Reason") {
-                    return Self::Reason;
-                }
-                if name.eq_ignore_ascii_case(b"Server") {
-                    return Self::Server;
-                }
-                Self::Other
-            }
-            7 => {
-                if name.eq_ignore_ascii_case(b"Call-ID") {
-                    return Self::CallId;
-                }
-                if name.eq_ignore_ascii_case(b"Contact") {
-                    return Self::Contact;
-                }
-                if name.eq_ignore_ascii_case(b"Expires") {
-                    return Self::Expires;
-                }
-                if name.eq_ignore_ascii_case(b"Require") {
-                    return Self::Require;
-                }
-                if name.eq_ignore_ascii_case(b"Subject") {
-                    return Self::Subject;
-                }
-                if name.eq_ignore_ascii_case(b"Warning") {
-                    return Self::Warning;
-                }
-                Self::Other
-            }
-            8 => {
-                if name.eq_ignore_ascii_case(b"Identity") {
-                    return Self::Identity;
-                }
-                if name.eq_ignore_ascii_case(b"Priority") {
-                    return Self::Priority;
-                }
-                if name.eq_ignore_ascii_case(b"Refer-To") {
-                    return Self::ReferTo;
-                }
-                if name.eq_ignore_ascii_case(b"Replaces") {
-                    return Self::Replaces;
-                }
-                if name.eq_ignore_ascii_case(b"Reply-To") {
-                    return Self::ReplyTo;
-                }
-                Self::Other
-            }
-            9 => {
-                if name.eq_ignore_ascii_case(b"Call-Info") {
-                    return Self::CallInfo;
-                }
-                if name.eq_ignore_ascii_case(b"Supported") {
-                    return Self::Supported;
-                }
-                if name.eq_ignore_ascii_case(b"Timestamp") {
-                    return Self::Timestamp;
-                }
-                Self::Other
-            }
-            10 => {
-                if name.eq_ignore_ascii_case(b"Alert-Info") {
-                    return Self::AlertInfo;
-                }
-                if name.eq_ignore_ascii_case(b"Error-Info") {
-                    return Self::ErrorInfo;
-                }
-                if name.eq_ignore_ascii_case(b"User-Agent") {
-                    return Self::UserAgent;
-                }
-                Self::Other
-            }
-            11 => {
-                if name.eq_ignore_ascii_case(b"In-Reply-To") {
-                    return Self::InReplyTo;
-                }
-                if name.eq_ignore_ascii_case(b"Min-Expires") {
-                    return Self::MinExpires;
-                }
-                if name.eq_ignore_ascii_case(b"Referred-By") {
-                    return Self::ReferredBy;
-                }
-                if name.eq_ignore_ascii_case(b"Retry-After") {
-                    return Self::RetryAfter;
-                }
-                if name.eq_ignore_ascii_case(b"Unsupported") {
-                    return Self::Unsupported;
-                }
-                Self::Other
-            }
-            12 => {
-                if name.eq_ignore_ascii_case(b"Allow-Events") {
-                    return Self::AllowEvents;
-                }
-                if name.eq_ignore_ascii_case(b"Content-Type") {
-                    return Self::ContentType;
-                }
-                if name.eq_ignore_ascii_case(b"Max-Forwards") {
-                    return Self::MaxForwards;
-                }
-                if name.eq_ignore_ascii_case(b"MIME-Version") {
-                    return Self::MimeVersion;
-                }
-                if name.eq_ignore_ascii_case(b"Organization") {
-                    return Self::Organization;
-                }
-                if name.eq_ignore_ascii_case(b"Record-Route") {
-                    return Self::RecordRoute;
-                }
-                Self::Other
-            }
-            13 => {
-                if name.eq_ignore_ascii_case(b"Authorization") {
-                    return Self::Authorization;
-                }
-                if name.eq_ignore_ascii_case(b"Proxy-Require") {
-                    return Self::ProxyRequire;
-                }
-                Self::Other
-            }
-            14 => {
-                if name.eq_ignore_ascii_case(b"Accept-Contact") {
-                    return Self::AcceptContact;
-                }
-                if name.eq_ignore_ascii_case(b"Content-Length") {
-                    return Self::ContentLength;
-                }
-                Self::Other
-            }
-            15 => {
-                if name.eq_ignore_ascii_case(b"Accept-Encoding") {
-                    return Self::AcceptEncoding;
-                }
-                if name.eq_ignore_ascii_case(b"Accept-Language") {
-                    return Self::AcceptLanguage;
-                }
-                if name.eq_ignore_ascii_case(b"Session-Expires") {
-                    return Self::SessionExpires;
-                }
-                Self::Other
-            }
-            16 => {
-                if name.eq_ignore_ascii_case(b"Content-Encoding") {
-                    return Self::ContentEncoding;
-                }
-                if name.eq_ignore_ascii_case(b"Content-Language") {
-                    return Self::ContentLanguage;
-                }
-                if name.eq_ignore_ascii_case(b"WWW-Authenticate") {
-                    return Self::WwwAuthenticate;
-                }
-                Self::Other
-            }
-            18 => {
-                if name.eq_ignore_ascii_case(b"Proxy-Authenticate") {
-                    return Self::ProxyAuthenticate;
-                }
-                if name.eq_ignore_ascii_case(b"Subscription-State") {
-                    return Self::SubscriptionState;
-                }
-                Self::Other
-            }
-            19 => {
-                if name.eq_ignore_ascii_case(b"Authentication-Info") {
-                    return Self::AuthenticationInfo;
-                }
-                if name.eq_ignore_ascii_case(b"Content-Disposition") {
-                    return Self::ContentDisposition;
-                }
-                if name.eq_ignore_ascii_case(b"Proxy-Authorization") {
-                    return Self::ProxyAuthorization;
-                }
-                Self::Other
-            }
+            (5, b'a') => Self::Allow,
+            (5, b'e') => Self::Event,
+            (5, b'r') => Self::Route,
+            (6, b'a') => Self::Accept,
+            (6, b'm') => Self::MinSe,
+            (6, b'r') => Self::Reason,
+            (6, b's') => Self::Server,
+            (7, b'c') => match name[1] | 0x20 {
+                b'a' => Self::CallId,
+                b'o' => Self::Contact,
+                _ => return Self::Other,
+            },
+            (7, b'e') => Self::Expires,
+            (7, b'r') => Self::Require,
+            (7, b's') => Self::Subject,
+            (7, b'w') => Self::Warning,
+            (8, b'i') => Self::Identity,
+            (8, b'p') => Self::Priority,
+            (8, b'r') => match name[4] | 0x20 {
+                b'a' => Self::Replaces,
+                b'r' => Self::ReferTo,
+                b'y' => Self::ReplyTo,
+                _ => return Self::Other,
+            },
+            (9, b'c') => Self::CallInfo,
+            (9, b's') => Self::Supported,
+            (9, b't') => Self::Timestamp,
+            (10, b'a') => Self::AlertInfo,
+            (10, b'e') => Self::ErrorInfo,
+            (10, b'u') => Self::UserAgent,
+            (11, b'i') => Self::InReplyTo,
+            (11, b'm') => Self::MinExpires,
+            (11, b'r') => match name[2] | 0x20 {
+                b'f' => Self::ReferredBy,
+                b't' => Self::RetryAfter,
+                _ => return Self::Other,
+            },
+            (11, b'u') => Self::Unsupported,
+            (12, b'a') => Self::AllowEvents,
+            (12, b'c') => Self::ContentType,
+            (12, b'm') => match name[1] | 0x20 {
+                b'a' => Self::MaxForwards,
+                b'i' => Self::MimeVersion,
+                _ => return Self::Other,
+            },
+            (12, b'o') => Self::Organization,
+            (12, b'r') => Self::RecordRoute,
+            (13, b'a') => Self::Authorization,
+            (13, b'p') => Self::ProxyRequire,
+            (14, b'a') => Self::AcceptContact,
+            (14, b'c') => Self::ContentLength,
+            (15, b'a') => match name[7] | 0x20 {
+                b'e' => Self::AcceptEncoding,
+                b'l' => Self::AcceptLanguage,
+                _ => return Self::Other,
+            },
+            (15, b's') => Self::SessionExpires,
+            (16, b'c') => match name[8] | 0x20 {
+                b'e' => Self::ContentEncoding,
+                b'l' => Self::ContentLanguage,
+                _ => return Self::Other,
+            },
+            (16, b'w') => Self::WwwAuthenticate,
+            (18, b'p') => Self::ProxyAuthenticate,
+            (18, b's') => Self::SubscriptionState,
+            (19, b'a') => Self::AuthenticationInfo,
+            (19, b'c') => Self::ContentDisposition,
+            (19, b'p') => Self::ProxyAuthorization,
+            _ => return Self::Other,
+        };
+        match candidate.as_str() {
+            Some(long) if eq_token_ci(name, long.as_bytes()) => candidate,
             _ => Self::Other,
         }
     }
@@ -473,6 +333,14 @@ impl HeaderName {
     }
 }
 
+/// Compares a token with a canonical header name case-insensitively. Canonical names hold
+/// only letters and `-`, and among token characters only a letter ORed with 0x20 gives a
+/// lower-case letter (and only `-` gives `-`), so one OR per byte is exact.
+#[inline]
+fn eq_token_ci(token: &[u8], canonical: &[u8]) -> bool {
+    token.len() == canonical.len() && token.iter().zip(canonical).all(|(a, b)| a | 0x20 == b | 0x20)
+}
+
 impl core::fmt::Display for HeaderName {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.as_str().unwrap_or("extension"))
@@ -518,4 +386,127 @@ impl HeaderName {
             _ => "Missing Header",
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HeaderName;
+
+    #[test]
+    fn every_known_name_maps_back_in_any_case() {
+        let mut known = 0;
+        for b in 0..=255u8 {
+            let n = HeaderName::from_bytes(&[b]);
+            if n != HeaderName::Other {
+                known += 1;
+            }
+        }
+        assert_eq!(known, 34, "17 compact forms, upper and lower case");
+        for name in ["Via", "Call-ID", "Content-Length", "WWW-Authenticate", "Min-SE", "RAck"] {
+            let n = HeaderName::from_bytes(name.as_bytes());
+            assert_eq!(n.as_str(), Some(name));
+            assert_eq!(HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()), n);
+            assert_eq!(HeaderName::from_bytes(name.to_ascii_uppercase().as_bytes()), n);
+        }
+        for (short, long) in [
+            ("i", "Call-ID"),
+            ("m", "Contact"),
+            ("e", "Content-Encoding"),
+            ("l", "Content-Length"),
+            ("c", "Content-Type"),
+            ("f", "From"),
+            ("s", "Subject"),
+            ("k", "Supported"),
+            ("t", "To"),
+            ("v", "Via"),
+            ("o", "Event"),
+            ("r", "Refer-To"),
+            ("b", "Referred-By"),
+            ("x", "Session-Expires"),
+            ("u", "Allow-Events"),
+            ("y", "Identity"),
+            ("a", "Accept-Contact"),
+        ] {
+            assert_eq!(HeaderName::from_bytes(short.as_bytes()).as_str(), Some(long));
+        }
+    }
+
+    #[test]
+    fn near_misses_are_other() {
+        for name in ["Vib", "Call-IE", "Content-Lengtx", "Vi", "X-Via", "Via-", "Cal-lID", "To-"] {
+            assert_eq!(HeaderName::from_bytes(name.as_bytes()), HeaderName::Other, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_variant_round_trips_through_its_canonical_name() {
+        let mut n = 0;
+        for v in ALL {
+            let s = v.as_str().expect("known");
+            assert_eq!(HeaderName::from_bytes(s.as_bytes()), v, "{s}");
+            n += 1;
+        }
+        assert!(n > 50);
+    }
+
+    use HeaderName::*;
+    const ALL: [HeaderName; 57] = [
+        Accept,
+        AcceptContact,
+        AcceptEncoding,
+        AcceptLanguage,
+        AlertInfo,
+        Allow,
+        AllowEvents,
+        AuthenticationInfo,
+        Authorization,
+        CallId,
+        CallInfo,
+        Contact,
+        ContentDisposition,
+        ContentEncoding,
+        ContentLanguage,
+        ContentLength,
+        ContentType,
+        CSeq,
+        Date,
+        ErrorInfo,
+        Event,
+        Expires,
+        From,
+        Identity,
+        InReplyTo,
+        MaxForwards,
+        MinExpires,
+        MinSe,
+        MimeVersion,
+        Organization,
+        Priority,
+        ProxyAuthenticate,
+        ProxyAuthorization,
+        ProxyRequire,
+        RAck,
+        Reason,
+        RecordRoute,
+        ReferTo,
+        ReferredBy,
+        Replaces,
+        ReplyTo,
+        Require,
+        RetryAfter,
+        Route,
+        RSeq,
+        Server,
+        SessionExpires,
+        Subject,
+        SubscriptionState,
+        Supported,
+        Timestamp,
+        To,
+        Unsupported,
+        UserAgent,
+        Via,
+        Warning,
+        WwwAuthenticate,
+    ];
 }

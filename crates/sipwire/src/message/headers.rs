@@ -6,12 +6,12 @@
 use core::net::IpAddr;
 use std::borrow::Cow;
 
-use super::scan::{Cursor, GEN_VALUE, Res, TOKEN, WORD, number, parse_u32_sat, text, trim};
+use super::scan::{Cursor, GEN_VALUE, Res, TOKEN, WORD, is_lws, number, parse_u32_sat, sub};
 use super::uri::{Host, Uri, parse_host, parse_ipv4, parse_ipv6, parse_uri};
 
 /// The `;name[=value]` parameters of a header value, as received.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Params<'a>(&'a [u8]);
+pub struct Params<'a>(&'a str);
 
 /// One header parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub struct Param<'a> {
 impl<'a> Params<'a> {
     /// Returns the parameters as written, starting at the first `;`.
     #[must_use]
-    pub fn as_bytes(&self) -> &'a [u8] {
+    pub const fn as_str(&self) -> &'a str {
         self.0
     }
 
@@ -81,7 +81,7 @@ fn next_param<'a>(cur: &mut Cursor<'a>) -> Res<Option<Param<'a>>> {
             if v.is_empty() {
                 return cur.fail();
             }
-            text(v)
+            v
         })
     } else {
         None
@@ -93,13 +93,65 @@ fn next_param<'a>(cur: &mut Cursor<'a>) -> Res<Option<Param<'a>>> {
 fn params<'a>(cur: &mut Cursor<'a>) -> Res<Params<'a>> {
     let start = cur.pos;
     while next_param(cur)?.is_some() {}
-    Ok(Params(&cur.s[start..cur.pos]))
+    Ok(Params(cur.since(start)))
 }
 
 /// Fails unless only white space is left.
 fn end(cur: &mut Cursor<'_>) -> Res<()> {
     cur.ws();
     if cur.at_end() { Ok(()) } else { cur.fail() }
+}
+
+/// Decodes a whole single-valued header with an element decoder.
+pub(crate) fn whole<'a, T>(v: &'a str, el: fn(&mut Cursor<'a>) -> Res<T>) -> Res<T> {
+    let mut cur = Cursor::new(v);
+    cur.ws();
+    let t = el(&mut cur)?;
+    end(&mut cur)?;
+    Ok(t)
+}
+
+/// Decodes the comma-separated values of one header line, one element at a time, in a
+/// single pass (no pre-splitting). After an error it yields nothing more.
+#[derive(Debug, Clone)]
+pub(crate) struct Elements<'a, T> {
+    cur: Cursor<'a>,
+    el: fn(&mut Cursor<'a>) -> Res<T>,
+    done: bool,
+}
+
+impl<'a, T> Elements<'a, T> {
+    pub(crate) fn new(v: &'a str, el: fn(&mut Cursor<'a>) -> Res<T>) -> Self {
+        let mut cur = Cursor::new(v);
+        cur.ws();
+        // An empty value has no elements (e.g. `Supported:`); callers that need one check.
+        let done = cur.at_end();
+        Self { cur, el, done }
+    }
+}
+
+impl<T> Iterator for Elements<'_, T> {
+    type Item = Res<T>;
+    fn next(&mut self) -> Option<Res<T>> {
+        if self.done {
+            return None;
+        }
+        let r = (self.el)(&mut self.cur).and_then(|t| {
+            self.cur.ws();
+            if self.cur.at_end() {
+                self.done = true;
+            } else if self.cur.eat(b',') {
+                self.cur.ws();
+            } else {
+                return self.cur.fail();
+            }
+            Ok(t)
+        });
+        if r.is_err() {
+            self.done = true;
+        }
+        Some(r)
+    }
 }
 
 /// A Via transport (RFC 3261 §20.42), case-insensitive.
@@ -232,7 +284,7 @@ fn port(cur: &mut Cursor<'_>) -> Res<Option<u16>> {
     }
     let at = cur.pos;
     let digits = cur.take(&DIGIT);
-    number(digits, u64::from(u16::MAX)).map(|p| Some(p as u16)).map_err(|_| at)
+    number(digits.as_bytes(), u64::from(u16::MAX)).map(|p| Some(p as u16)).map_err(|_| at)
 }
 
 static DIGIT: [bool; 256] = {
@@ -245,9 +297,8 @@ static DIGIT: [bool; 256] = {
     t
 };
 
-pub(crate) fn via(v: &[u8]) -> Res<Via<'_>> {
-    let mut cur = Cursor::new(v);
-    cur.ws();
+/// Decodes one Via value (`via-parm`).
+pub(crate) fn via<'a>(cur: &mut Cursor<'a>) -> Res<Via<'a>> {
     let protocol = cur.token()?;
     if !cur.sep(b'/') {
         return cur.fail();
@@ -262,31 +313,32 @@ pub(crate) fn via(v: &[u8]) -> Res<Via<'_>> {
     }
     let (host, len) = parse_host(cur.rest()).map_err(|i| cur.pos + i)?;
     cur.pos += len;
-    let port = port(&mut cur)?;
-    let params = params(&mut cur)?;
-    for p in params.iter() {
+    let port = port(cur)?;
+    let params_start = cur.pos;
+    loop {
+        let at = cur.pos;
+        let Some(p) = next_param(cur)? else { break };
         // The via-params with a grammar of their own (RFC 3261 §20.42, RFC 3581).
         let n = p.name;
-        let ok = if n.eq_ignore_ascii_case("ttl") {
-            p.value.is_some_and(|v| v.parse::<u8>().is_ok())
-        } else if n.eq_ignore_ascii_case("rport") {
-            p.value.is_none_or(|v| v.parse::<u16>().is_ok())
-        } else if n.eq_ignore_ascii_case("branch") || n.eq_ignore_ascii_case("maddr") {
-            p.value.is_some()
-        } else if n.eq_ignore_ascii_case("received") {
-            p.value.is_some_and(|v| {
+        let ok = match n.len() {
+            6 if n.eq_ignore_ascii_case("branch") => p.value.is_some(),
+            5 if n.eq_ignore_ascii_case("maddr") => p.value.is_some(),
+            3 if n.eq_ignore_ascii_case("ttl") => p.value.is_some_and(|v| v.parse::<u8>().is_ok()),
+            5 if n.eq_ignore_ascii_case("rport") => {
+                p.value.is_none_or(|v| v.parse::<u16>().is_ok())
+            }
+            8 if n.eq_ignore_ascii_case("received") => p.value.is_some_and(|v| {
                 let b = v.as_bytes();
                 let b = b.strip_prefix(b"[").and_then(|v| v.strip_suffix(b"]")).unwrap_or(b);
                 parse_ipv4(b).is_some() || parse_ipv6(b).is_some()
-            })
-        } else {
-            true
+            }),
+            _ => true,
         };
         if !ok {
-            return Err(v.len());
+            return Err(at);
         }
     }
-    end(&mut cur)?;
+    let params = Params(cur.since(params_start));
     Ok(Via { protocol, version, transport, host, port, params })
 }
 
@@ -373,9 +425,8 @@ impl<'a> NameAddr<'a> {
     }
 }
 
-pub(crate) fn name_addr(v: &[u8]) -> Res<NameAddr<'_>> {
-    let mut cur = Cursor::new(v);
-    cur.ws();
+/// Decodes one `name-addr` / `addr-spec` with its header parameters.
+pub(crate) fn name_addr<'a>(cur: &mut Cursor<'a>) -> Res<NameAddr<'a>> {
     let mut display_name = None;
     let bracketed = match cur.peek() {
         Some(b'"') => {
@@ -389,7 +440,6 @@ pub(crate) fn name_addr(v: &[u8]) -> Res<NameAddr<'_>> {
         Some(b'<') => true,
         _ => {
             // A run of tokens followed by '<' is a display name; otherwise an addr-spec.
-            let save = cur.pos;
             let start = cur.pos;
             let mut last = start;
             while !cur.take(&TOKEN).is_empty() {
@@ -397,10 +447,10 @@ pub(crate) fn name_addr(v: &[u8]) -> Res<NameAddr<'_>> {
                 cur.ws();
             }
             if cur.peek() == Some(b'<') && last > start {
-                display_name = Some(DisplayName { raw: text(&v[start..last]), quoted: false });
+                display_name = Some(DisplayName { raw: sub(cur.src, start, last), quoted: false });
                 true
             } else {
-                cur.pos = save;
+                cur.pos = start;
                 false
             }
         }
@@ -408,27 +458,25 @@ pub(crate) fn name_addr(v: &[u8]) -> Res<NameAddr<'_>> {
     let uri = if bracketed {
         cur.pos += 1;
         let start = cur.pos;
-        let len = cur.rest().iter().position(|&b| b == b'>').ok_or(v.len())?;
+        let len = cur.s[start..].iter().position(|&b| b == b'>').ok_or(cur.s.len())?;
         cur.pos += len + 1;
-        parse_uri(&v[start..start + len]).map_err(|i| start + i)?
+        parse_uri(sub(cur.src, start, start + len)).map_err(|i| start + i)?
     } else {
         // addr-spec: a URI holding ',', '?' or ';' must be in <> (RFC 3261 §20), so the
-        // URI ends at the first ';' or white space.
+        // URI ends at the first ';', ',' or white space, and holds no '?'.
         let start = cur.pos;
-        let len = cur
-            .rest()
+        let len = cur.s[start..]
             .iter()
-            .position(|&b| b == b';' || super::scan::is_lws(b))
-            .unwrap_or(cur.rest().len());
-        let raw = &v[start..start + len];
-        if let Some(bad) = raw.iter().position(|&b| b == b'?' || b == b',') {
+            .position(|&b| b == b';' || b == b',' || is_lws(b))
+            .unwrap_or(cur.s.len() - start);
+        let raw = sub(cur.src, start, start + len);
+        if let Some(bad) = raw.bytes().position(|b| b == b'?') {
             return Err(start + bad);
         }
         cur.pos += len;
         parse_uri(raw).map_err(|i| start + i)?
     };
-    let params = params(&mut cur)?;
-    end(&mut cur)?;
+    let params = params(cur)?;
     Ok(NameAddr { display_name, uri, params })
 }
 
@@ -442,35 +490,32 @@ pub enum Contact<'a> {
     Addr(NameAddr<'a>),
 }
 
-pub(crate) fn contact(v: &[u8]) -> Res<Contact<'_>> {
-    if trim(v) == b"*" { Ok(Contact::Star) } else { name_addr(v).map(Contact::Addr) }
+/// Decodes one Contact value.
+pub(crate) fn contact<'a>(cur: &mut Cursor<'a>) -> Res<Contact<'a>> {
+    if cur.eat(b'*') { Ok(Contact::Star) } else { name_addr(cur).map(Contact::Addr) }
 }
 
-pub(crate) fn call_id(v: &[u8]) -> Res<&str> {
-    let t = trim(v);
-    let off = v.len() - v.trim_ascii_start().len();
-    let mut cur = Cursor::new(t);
+/// Decodes Call-ID: `word [ "@" word ]`.
+pub(crate) fn call_id<'a>(cur: &mut Cursor<'a>) -> Res<&'a str> {
+    let start = cur.pos;
     if cur.take(&WORD).is_empty() {
-        return Err(off);
+        return cur.fail();
     }
     if cur.eat(b'@') && cur.take(&WORD).is_empty() {
-        return Err(off + cur.pos);
+        return cur.fail();
     }
-    if !cur.at_end() {
-        return Err(off + cur.pos);
-    }
-    Ok(text(t))
+    Ok(cur.since(start))
 }
 
 /// Reads `1*DIGIT` bounded by `max`. `Err((offset, out_of_range))`.
 pub(crate) fn digits(cur: &mut Cursor<'_>, max: u64) -> Result<u64, (usize, bool)> {
     let at = cur.pos;
     let d = cur.take(&DIGIT);
-    number(d, max).map_err(|over| (at, over))
+    number(d.as_bytes(), max).map_err(|over| (at, over))
 }
 
 /// CSeq as `(number, method token)`; `Err((offset, out_of_range))`.
-pub(crate) fn cseq(v: &[u8]) -> Result<(u32, &str), (usize, bool)> {
+pub(crate) fn cseq(v: &str) -> Result<(u32, &str), (usize, bool)> {
     let mut cur = Cursor::new(v);
     cur.ws();
     let n = digits(&mut cur, u64::from(u32::MAX))?;
@@ -483,7 +528,7 @@ pub(crate) fn cseq(v: &[u8]) -> Result<(u32, &str), (usize, bool)> {
 }
 
 /// RAck as `(rseq, cseq, method token)` (RFC 3262 §7.2).
-pub(crate) fn rack(v: &[u8]) -> Result<(u32, u32, &str), (usize, bool)> {
+pub(crate) fn rack(v: &str) -> Result<(u32, u32, &str), (usize, bool)> {
     let mut cur = Cursor::new(v);
     cur.ws();
     let r = digits(&mut cur, u64::from(u32::MAX))?;
@@ -500,7 +545,7 @@ pub(crate) fn rack(v: &[u8]) -> Result<(u32, u32, &str), (usize, bool)> {
 }
 
 /// A bare number with nothing else (Max-Forwards, Content-Length, RSeq).
-pub(crate) fn bare_number(v: &[u8], max: u64) -> Result<u64, (usize, bool)> {
+pub(crate) fn bare_number(v: &str, max: u64) -> Result<u64, (usize, bool)> {
     let mut cur = Cursor::new(v);
     cur.ws();
     let n = digits(&mut cur, max)?;
@@ -512,23 +557,17 @@ pub(crate) fn bare_number(v: &[u8], max: u64) -> Result<u64, (usize, bool)> {
 fn delta_seconds(cur: &mut Cursor<'_>) -> Res<u32> {
     let at = cur.pos;
     let d = cur.take(&DIGIT);
-    parse_u32_sat(d).ok_or(at)
+    parse_u32_sat(d.as_bytes()).ok_or(at)
 }
 
-pub(crate) fn expires(v: &[u8]) -> Res<u32> {
-    let mut cur = Cursor::new(v);
-    cur.ws();
-    let n = delta_seconds(&mut cur)?;
-    end(&mut cur)?;
-    Ok(n)
+/// Decodes `delta-seconds` alone (Expires).
+pub(crate) fn expires(cur: &mut Cursor<'_>) -> Res<u32> {
+    delta_seconds(cur)
 }
 
-pub(crate) fn token_item(v: &[u8]) -> Res<&str> {
-    let mut cur = Cursor::new(v);
-    cur.ws();
-    let t = cur.token()?;
-    end(&mut cur)?;
-    Ok(t)
+/// Decodes one token (an option tag, a method).
+pub(crate) fn token<'a>(cur: &mut Cursor<'a>) -> Res<&'a str> {
+    cur.token()
 }
 
 /// A media type with parameters: Content-Type, or one Accept value.
@@ -558,16 +597,14 @@ impl MediaType<'_> {
     }
 }
 
-pub(crate) fn media_type(v: &[u8]) -> Res<MediaType<'_>> {
-    let mut cur = Cursor::new(v);
-    cur.ws();
+/// Decodes one media type or range.
+pub(crate) fn media_type<'a>(cur: &mut Cursor<'a>) -> Res<MediaType<'a>> {
     let ty = cur.token()?;
     if !cur.sep(b'/') {
         return cur.fail();
     }
     let subtype = cur.token()?;
-    let params = params(&mut cur)?;
-    end(&mut cur)?;
+    let params = params(cur)?;
     Ok(MediaType { ty, subtype, params })
 }
 
@@ -607,12 +644,10 @@ impl<'a> TokenParams<'a> {
     }
 }
 
-pub(crate) fn token_params(v: &[u8]) -> Res<TokenParams<'_>> {
-    let mut cur = Cursor::new(v);
-    cur.ws();
+/// Decodes a token with parameters.
+pub(crate) fn token_params<'a>(cur: &mut Cursor<'a>) -> Res<TokenParams<'a>> {
     let value = cur.token()?;
-    let params = params(&mut cur)?;
-    end(&mut cur)?;
+    let params = params(cur)?;
     Ok(TokenParams { value, params })
 }
 
@@ -642,14 +677,20 @@ impl<'a> Seconds<'a> {
     }
 }
 
-pub(crate) fn seconds(v: &[u8], comment_allowed: bool) -> Res<Seconds<'_>> {
-    let mut cur = Cursor::new(v);
-    cur.ws();
-    let seconds = delta_seconds(&mut cur)?;
+/// Decodes seconds with parameters (Session-Expires, Min-SE).
+pub(crate) fn seconds<'a>(cur: &mut Cursor<'a>) -> Res<Seconds<'a>> {
+    let seconds = delta_seconds(cur)?;
+    let params = params(cur)?;
+    Ok(Seconds { seconds, comment: None, params })
+}
+
+/// Decodes Retry-After: seconds, an optional comment, parameters.
+pub(crate) fn retry_after<'a>(cur: &mut Cursor<'a>) -> Res<Seconds<'a>> {
+    let seconds = delta_seconds(cur)?;
     let mut comment = None;
     let save = cur.pos;
     cur.ws();
-    if comment_allowed && cur.peek() == Some(b'(') {
+    if cur.peek() == Some(b'(') {
         let start = cur.pos + 1;
         let mut depth = 0usize;
         loop {
@@ -667,13 +708,11 @@ pub(crate) fn seconds(v: &[u8], comment_allowed: bool) -> Res<Seconds<'_>> {
             }
             cur.pos += 1;
         }
-        let inner = &v[start..cur.pos];
+        comment = Some(cur.since(start));
         cur.pos += 1;
-        comment = Some(core::str::from_utf8(inner).map_err(|_| start)?);
     } else {
         cur.pos = save;
     }
-    let params = params(&mut cur)?;
-    end(&mut cur)?;
+    let params = params(cur)?;
     Ok(Seconds { seconds, comment, params })
 }

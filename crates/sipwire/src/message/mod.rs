@@ -36,7 +36,7 @@ pub use stream::{Frame, KeepAliveRole, StreamFramer};
 pub use uri::{AbsoluteUri, Host, SipUri, TelUri, Uri, UriParams};
 
 use parse::{Entry, INLINE_HEADERS, StartLine};
-use scan::{Res, Split, trim};
+use scan::{Cursor, Res, Split, trim};
 
 /// How [`Message::parse_with`] treats its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,7 +220,7 @@ impl Message {
             )
             .in_message(kind));
         }
-        let Some(head) = parse::parse_head(&buf, &options.limits)? else {
+        let Some(head) = parse::parse_head(&buf, options)? else {
             // No empty line closes the header section: still say whose fault it is.
             let first = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
             let kind = if buf[first..].starts_with(b"SIP/") {
@@ -248,30 +248,22 @@ impl Message {
             }
             None => buf.len() - head.body_start,
         };
-        Self::from_head(buf, head, body_len, options)
+        Ok(Self::from_head(buf, head, body_len))
     }
 
-    pub(crate) fn from_head(
-        mut buf: Bytes,
-        head: parse::Head,
-        body_len: usize,
-        options: &ParseOptions,
-    ) -> Result<Self, ParseError> {
+    /// Binds a parsed (and, if asked, validated) header section to the buffer it came from.
+    pub(crate) fn from_head(mut buf: Bytes, head: parse::Head, body_len: usize) -> Self {
         let end = head.body_start + body_len;
         if end < buf.len() {
             buf.truncate(end);
         }
-        let msg = Self {
+        Self {
             start: head.start.bind(&buf),
             buf,
             headers: head.headers,
             body_start: head.body_start as u32,
             content_length: head.content_length,
-        };
-        if options.validate {
-            msg.validate_with(&options.limits)?;
         }
-        Ok(msg)
     }
 
     /// Checks the headers every layer relies on (see [`ParseOptions::validate`]).
@@ -283,7 +275,9 @@ impl Message {
     }
 
     fn validate_with(&self, limits: &Limits) -> Result<(), ParseError> {
-        parse::validate_core(&self.buf, &self.headers, self.kind(), limits)
+        let head = core::str::from_utf8(&self.buf[..self.body_start as usize])
+            .map_err(|e| self.err(ErrorKind::NotUtf8, e.valid_up_to()))?;
+        parse::validate_core(head, &self.headers, self.kind(), limits)
     }
 
     /// Checks what RFC 3261 §8.1.1 makes mandatory in a request: To, From, CSeq, Call-ID
@@ -316,7 +310,7 @@ impl Message {
                 (Some(_), Some(second)) => {
                     return Err(ParseError::new(
                         ErrorKind::DuplicateHeader(name),
-                        second.raw_name.start as usize,
+                        second.raw_name().start as usize,
                     )
                     .in_message(kind));
                 }
@@ -386,7 +380,9 @@ impl Message {
     pub fn request_uri(&self) -> Option<Uri<'_>> {
         match &self.start {
             // Checked by the parser, so decoding again cannot fail.
-            StartLine::Request { uri, .. } => uri::parse_uri(uri.of(&self.buf)).ok(),
+            StartLine::Request { uri, .. } => {
+                core::str::from_utf8(uri.of(&self.buf)).ok().and_then(|u| uri::parse_uri(u).ok())
+            }
             StartLine::Response { .. } => None,
         }
     }
@@ -417,7 +413,7 @@ impl Message {
     fn field(&self, e: &Entry) -> HeaderField<'_> {
         HeaderField {
             name: e.name,
-            raw_name: e.raw_name.of(&self.buf),
+            raw_name: e.raw_name().of(&self.buf),
             value: e.value.of(&self.buf),
         }
     }
@@ -495,18 +491,30 @@ impl Message {
         ParseError::new(kind, at).in_message(self.kind())
     }
 
+    /// Returns a header line's value as text (the parser checked it is UTF-8).
+    fn text_of(&self, e: &Entry) -> Result<&str, ParseError> {
+        core::str::from_utf8(e.value.of(&self.buf))
+            .map_err(|err| self.err(ErrorKind::NotUtf8, e.value.start as usize + err.valid_up_to()))
+    }
+
+    /// Finds the one line of a header that may appear once: `Ok(None)` if absent.
+    fn only(&self, name: HeaderName) -> Result<Option<&Entry>, ParseError> {
+        let mut lines = self.lines_of(name);
+        let Some(e) = lines.next() else { return Ok(None) };
+        if let Some(dup) = lines.next() {
+            return Err(self.err(ErrorKind::DuplicateHeader(name), dup.raw_name().start as usize));
+        }
+        Ok(Some(e))
+    }
+
     /// Decodes a header that may appear once: `Ok(None)` if absent.
     fn single<'m, T>(
         &'m self,
         name: HeaderName,
-        decode: fn(&'m [u8]) -> Res<T>,
+        el: fn(&mut Cursor<'m>) -> Res<T>,
     ) -> Result<Option<T>, ParseError> {
-        let mut lines = self.lines_of(name);
-        let Some(e) = lines.next() else { return Ok(None) };
-        if let Some(dup) = lines.next() {
-            return Err(self.err(ErrorKind::DuplicateHeader(name), dup.raw_name.start as usize));
-        }
-        decode(e.value.of(&self.buf))
+        let Some(e) = self.only(name)? else { return Ok(None) };
+        headers::whole(self.text_of(e)?, el)
             .map(Some)
             .map_err(|i| self.err(ErrorKind::HeaderValue(name), e.value.start as usize + i))
     }
@@ -514,33 +522,20 @@ impl Message {
     fn required<'m, T>(
         &'m self,
         name: HeaderName,
-        decode: fn(&'m [u8]) -> Res<T>,
+        el: fn(&mut Cursor<'m>) -> Res<T>,
     ) -> Result<T, ParseError> {
-        self.single(name, decode)?
+        self.single(name, el)?
             .ok_or_else(|| self.err(ErrorKind::MissingHeader(name), self.body_start as usize))
     }
 
-    /// Decodes every value of a list header.
-    fn list<'m, T: 'm>(
-        &'m self,
-        name: HeaderName,
-        decode: fn(&'m [u8]) -> Res<T>,
-    ) -> impl Iterator<Item = Result<T, ParseError>> + 'm {
-        self.lines_of(name).flat_map(move |e| {
-            let base = e.value.start as usize;
-            Split::new(e.value.of(&self.buf)).map(move |(el, off)| {
-                decode(el).map_err(|i| self.err(ErrorKind::HeaderValue(name), base + off + i))
-            })
-        })
+    /// Decodes every value of a list header, line after line.
+    fn list<'m, T>(&'m self, name: HeaderName, el: fn(&mut Cursor<'m>) -> Res<T>) -> List<'m, T> {
+        List { msg: self, name, next_line: 0, el, line: None, base: 0 }
     }
 
     fn number(&self, name: HeaderName, max: u64) -> Result<Option<u64>, ParseError> {
-        let mut lines = self.lines_of(name);
-        let Some(e) = lines.next() else { return Ok(None) };
-        if let Some(dup) = lines.next() {
-            return Err(self.err(ErrorKind::DuplicateHeader(name), dup.raw_name.start as usize));
-        }
-        headers::bare_number(e.value.of(&self.buf), max).map(Some).map_err(|(i, over)| {
+        let Some(e) = self.only(name)? else { return Ok(None) };
+        headers::bare_number(self.text_of(e)?, max).map(Some).map_err(|(i, over)| {
             let kind =
                 if over { ErrorKind::OutOfRange(name) } else { ErrorKind::HeaderValue(name) };
             self.err(kind, e.value.start as usize + i)
@@ -548,7 +543,7 @@ impl Message {
     }
 
     /// Decodes every Via value, top first.
-    pub fn via(&self) -> impl Iterator<Item = Result<Via<'_>, ParseError>> + '_ {
+    pub fn via(&self) -> List<'_, Via<'_>> {
         self.list(HeaderName::Via, headers::via)
     }
 
@@ -592,14 +587,10 @@ impl Message {
     /// Missing, duplicated or malformed CSeq, or a number above 2^32−1.
     pub fn cseq(&self) -> Result<CSeq, ParseError> {
         let name = HeaderName::CSeq;
-        let mut lines = self.lines_of(name);
-        let e = lines
-            .next()
+        let e = self
+            .only(name)?
             .ok_or_else(|| self.err(ErrorKind::MissingHeader(name), self.body_start as usize))?;
-        if let Some(dup) = lines.next() {
-            return Err(self.err(ErrorKind::DuplicateHeader(name), dup.raw_name.start as usize));
-        }
-        let (seq, method) = headers::cseq(e.value.of(&self.buf)).map_err(|(i, over)| {
+        let (seq, method) = headers::cseq(self.text_of(e)?).map_err(|(i, over)| {
             let kind =
                 if over { ErrorKind::OutOfRange(name) } else { ErrorKind::HeaderValue(name) };
             self.err(kind, e.value.start as usize + i)
@@ -622,17 +613,17 @@ impl Message {
     }
 
     /// Decodes every Contact value.
-    pub fn contacts(&self) -> impl Iterator<Item = Result<Contact<'_>, ParseError>> + '_ {
+    pub fn contacts(&self) -> List<'_, Contact<'_>> {
         self.list(HeaderName::Contact, headers::contact)
     }
 
     /// Decodes every Route value, in order.
-    pub fn routes(&self) -> impl Iterator<Item = Result<NameAddr<'_>, ParseError>> + '_ {
+    pub fn routes(&self) -> List<'_, NameAddr<'_>> {
         self.list(HeaderName::Route, headers::name_addr)
     }
 
     /// Decodes every Record-Route value, in order.
-    pub fn record_routes(&self) -> impl Iterator<Item = Result<NameAddr<'_>, ParseError>> + '_ {
+    pub fn record_routes(&self) -> List<'_, NameAddr<'_>> {
         self.list(HeaderName::RecordRoute, headers::name_addr)
     }
 
@@ -653,33 +644,33 @@ impl Message {
     }
 
     /// Decodes every Require option tag.
-    pub fn require(&self) -> impl Iterator<Item = Result<&str, ParseError>> + '_ {
-        self.list(HeaderName::Require, headers::token_item)
+    pub fn require(&self) -> List<'_, &str> {
+        self.list(HeaderName::Require, headers::token)
     }
 
     /// Decodes every Supported option tag.
-    pub fn supported(&self) -> impl Iterator<Item = Result<&str, ParseError>> + '_ {
-        self.list(HeaderName::Supported, headers::token_item)
+    pub fn supported(&self) -> List<'_, &str> {
+        self.list(HeaderName::Supported, headers::token)
     }
 
     /// Decodes every Unsupported option tag.
-    pub fn unsupported(&self) -> impl Iterator<Item = Result<&str, ParseError>> + '_ {
-        self.list(HeaderName::Unsupported, headers::token_item)
+    pub fn unsupported(&self) -> List<'_, &str> {
+        self.list(HeaderName::Unsupported, headers::token)
     }
 
     /// Decodes every Proxy-Require option tag.
-    pub fn proxy_require(&self) -> impl Iterator<Item = Result<&str, ParseError>> + '_ {
-        self.list(HeaderName::ProxyRequire, headers::token_item)
+    pub fn proxy_require(&self) -> List<'_, &str> {
+        self.list(HeaderName::ProxyRequire, headers::token)
     }
 
     /// Decodes every method in Allow.
     pub fn allow(&self) -> impl Iterator<Item = Result<Method, ParseError>> + '_ {
-        self.list(HeaderName::Allow, headers::token_item)
+        self.list(HeaderName::Allow, headers::token)
             .map(|r| r.map(|t| Method::from_shared(&self.buf, t.as_bytes())))
     }
 
     /// Decodes every media range in Accept.
-    pub fn accept(&self) -> impl Iterator<Item = Result<MediaType<'_>, ParseError>> + '_ {
+    pub fn accept(&self) -> List<'_, MediaType<'_>> {
         self.list(HeaderName::Accept, headers::media_type)
     }
 
@@ -697,12 +688,8 @@ impl Message {
     /// Duplicated or malformed RAck.
     pub fn rack(&self) -> Result<Option<RAck>, ParseError> {
         let name = HeaderName::RAck;
-        let mut lines = self.lines_of(name);
-        let Some(e) = lines.next() else { return Ok(None) };
-        if let Some(dup) = lines.next() {
-            return Err(self.err(ErrorKind::DuplicateHeader(name), dup.raw_name.start as usize));
-        }
-        let (rseq, cseq, m) = headers::rack(e.value.of(&self.buf)).map_err(|(i, over)| {
+        let Some(e) = self.only(name)? else { return Ok(None) };
+        let (rseq, cseq, m) = headers::rack(self.text_of(e)?).map_err(|(i, over)| {
             let kind =
                 if over { ErrorKind::OutOfRange(name) } else { ErrorKind::HeaderValue(name) };
             self.err(kind, e.value.start as usize + i)
@@ -723,7 +710,7 @@ impl Message {
     /// # Errors
     /// Duplicated or malformed Retry-After.
     pub fn retry_after(&self) -> Result<Option<Seconds<'_>>, ParseError> {
-        self.single(HeaderName::RetryAfter, |v| headers::seconds(v, true))
+        self.single(HeaderName::RetryAfter, headers::retry_after)
     }
 
     /// Decodes Event (RFC 6665), if present.
@@ -747,7 +734,7 @@ impl Message {
     /// # Errors
     /// Duplicated or malformed Session-Expires.
     pub fn session_expires(&self) -> Result<Option<Seconds<'_>>, ParseError> {
-        self.single(HeaderName::SessionExpires, |v| headers::seconds(v, false))
+        self.single(HeaderName::SessionExpires, headers::seconds)
     }
 
     /// Decodes Min-SE (RFC 4028), if present.
@@ -755,12 +742,49 @@ impl Message {
     /// # Errors
     /// Duplicated or malformed Min-SE.
     pub fn min_se(&self) -> Result<Option<Seconds<'_>>, ParseError> {
-        self.single(HeaderName::MinSe, |v| headers::seconds(v, false))
+        self.single(HeaderName::MinSe, headers::seconds)
     }
 
     /// Decodes every Reason value (RFC 3326).
-    pub fn reasons(&self) -> impl Iterator<Item = Result<TokenParams<'_>, ParseError>> + '_ {
+    pub fn reasons(&self) -> List<'_, TokenParams<'_>> {
         self.list(HeaderName::Reason, headers::token_params)
+    }
+}
+
+/// An iterator over the values of a list header (Via, Contact, Route, Require …): repeated
+/// lines and comma-separated values, in order, each decoded when reached.
+#[derive(Debug)]
+pub struct List<'m, T> {
+    msg: &'m Message,
+    name: HeaderName,
+    next_line: usize,
+    el: fn(&mut Cursor<'m>) -> Res<T>,
+    line: Option<headers::Elements<'m, T>>,
+    base: usize,
+}
+
+impl<T> Iterator for List<'_, T> {
+    type Item = Result<T, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(line) = &mut self.line {
+                if let Some(r) = line.next() {
+                    let (msg, name, base) = (self.msg, self.name, self.base);
+                    return Some(r.map_err(|i| msg.err(ErrorKind::HeaderValue(name), base + i)));
+                }
+                self.line = None;
+            }
+            let rest = self.msg.headers.get(self.next_line..)?;
+            let offset = rest.iter().position(|e| e.name == self.name)?;
+            let e = &rest[offset];
+            self.next_line += offset + 1;
+            self.base = e.value.start as usize;
+            match self.msg.text_of(e) {
+                Ok(text) => self.line = Some(headers::Elements::new(text, self.el)),
+                Err(err) => return Some(Err(err)),
+            }
+        }
     }
 }
 

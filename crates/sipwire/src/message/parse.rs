@@ -3,12 +3,13 @@
 use bytes::Bytes;
 use smallvec::SmallVec;
 
+use super::ParseOptions;
 use super::error::{ErrorKind, MessageKind, ParseError};
 use super::header_name::HeaderName;
 use super::headers;
 use super::limits::Limits;
 use super::method::Method;
-use super::scan::{Split, TOKEN};
+use super::scan::{Cursor, Res, TOKEN};
 use super::uri::parse_uri;
 
 /// Header lines kept inline before the index spills to the heap: enough for typical INVITEs
@@ -36,12 +37,21 @@ impl Span {
     }
 }
 
-/// One header line in the index.
+/// One header line in the index: 16 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub(crate) name: HeaderName,
-    pub(crate) raw_name: Span,
+    name_len: u16,
+    line: u32,
     pub(crate) value: Span,
+}
+
+impl Entry {
+    /// The header name as written.
+    #[inline]
+    pub(crate) const fn raw_name(&self) -> Span {
+        Span { start: self.line, end: self.line + self.name_len as u32 }
+    }
 }
 
 /// The start line.
@@ -172,7 +182,7 @@ fn start_line(line: &[u8], limits: &Limits) -> Result<RawStart, ParseError> {
         }
         let reason_start = (sp + 1 + code_end + 1).min(line.len());
         let reason = &line[reason_start..];
-        if core::str::from_utf8(reason).is_err() || reason.iter().any(|&b| b < 0x20 && b != b'\t') {
+        if reason.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f) {
             return err(ErrorKind::ReasonPhrase, reason_start, m);
         }
         return Ok(RawStart::Response { code, reason: Span::new(reason_start, line.len()) });
@@ -198,6 +208,9 @@ fn start_line(line: &[u8], limits: &Limits) -> Result<RawStart, ParseError> {
     if uri.len() > limits.max_uri_len {
         return err(ErrorKind::UriTooLong, uri_start, m);
     }
+    let Ok(uri) = core::str::from_utf8(uri) else {
+        return err(ErrorKind::Uri, uri_start, m);
+    };
     match parse_uri(uri) {
         // A Request-URI carries no header components (RFC 3261 §19.1.1, table 1).
         Ok(super::uri::Uri::Sip(u)) if !u.headers.is_empty() => {
@@ -211,7 +224,12 @@ fn start_line(line: &[u8], limits: &Limits) -> Result<RawStart, ParseError> {
 
 /// Tokenizes the header section of `buf`. `Ok(None)` means the empty line closing the header
 /// section has not arrived yet.
-pub(crate) fn parse_head(s: &[u8], limits: &Limits) -> Result<Option<Head>, ParseError> {
+///
+/// The header section must be UTF-8 (RFC 3261 §25 has no other text), checked once here so
+/// that decoders can hand out `&str` slices without checking again. With
+/// `options.validate`, the headers every layer relies on are decoded too.
+pub(crate) fn parse_head(s: &[u8], options: &ParseOptions) -> Result<Option<Head>, ParseError> {
+    let limits = &options.limits;
     // RFC 3261 §7.5: CRLFs before the start line are ignored.
     let mut pos = s.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(s.len());
     let Some((eol, next)) =
@@ -232,6 +250,11 @@ pub(crate) fn parse_head(s: &[u8], limits: &Limits) -> Result<Option<Head>, Pars
             return Ok(None);
         };
         if eol == pos {
+            let text = core::str::from_utf8(&s[..eol])
+                .map_err(|e| fail(ErrorKind::NotUtf8, e.valid_up_to()))?;
+            if options.validate {
+                validate_core(text, &headers, kind, limits)?;
+            }
             return Ok(Some(Head { start, headers, body_start: next, content_length }));
         }
         let line_start = pos;
@@ -273,8 +296,12 @@ pub(crate) fn parse_head(s: &[u8], limits: &Limits) -> Result<Option<Head>, Pars
         let trail = raw.len() - raw.trim_ascii_end().len();
         let value = Span::new(value_start + lead, (value_end - trail).max(value_start + lead));
         let name = HeaderName::from_bytes(&s[pos..name_end]);
+        let Ok(name_len) = u16::try_from(name_end - pos) else {
+            return Err(fail(ErrorKind::HeaderTooLong, line_start));
+        };
         if name == HeaderName::ContentLength {
-            let n = headers::bare_number(value.of(s), u64::from(u32::MAX))
+            let digits = core::str::from_utf8(value.of(s)).unwrap_or("-");
+            let n = headers::bare_number(digits, u64::from(u32::MAX))
                 .map_err(|(at, _)| fail(ErrorKind::HeaderValue(name), value.start as usize + at))?
                 as u32;
             if content_length.is_some_and(|c| c != n) {
@@ -282,74 +309,74 @@ pub(crate) fn parse_head(s: &[u8], limits: &Limits) -> Result<Option<Head>, Pars
             }
             content_length = Some(n);
         }
-        headers.push(Entry { name, raw_name: Span::new(pos, name_end), value });
+        headers.push(Entry { name, name_len, line: pos as u32, value });
         pos = next;
     }
 }
 
 /// Decodes every value of the headers the transaction and dialog layers rely on, so a
 /// message that parses can be routed: Via, From, To, Call-ID, CSeq, Max-Forwards, Contact,
-/// Route and Record-Route.
+/// Route and Record-Route. `head` is the header section as text.
 pub(crate) fn validate_core(
-    s: &[u8],
-    head_headers: &[Entry],
+    head: &str,
+    entries: &[Entry],
     kind: MessageKind,
     limits: &Limits,
 ) -> Result<(), ParseError> {
     let mut vias = 0usize;
-    for e in head_headers {
-        let v = e.value.of(s);
+    for e in entries {
         let at = |i: usize| e.value.start as usize + i;
         let bad =
             |i: usize| ParseError::new(ErrorKind::HeaderValue(e.name), at(i)).in_message(kind);
+        let range = |i: usize, over: bool| {
+            let k =
+                if over { ErrorKind::OutOfRange(e.name) } else { ErrorKind::HeaderValue(e.name) };
+            ParseError::new(k, at(i)).in_message(kind)
+        };
+        let v = head.get(e.value.start as usize..e.value.end as usize).unwrap_or_default();
         match e.name {
             HeaderName::Via => {
-                for (el, off) in Split::new(v) {
-                    vias += 1;
-                    if vias > limits.max_vias {
-                        return Err(
-                            ParseError::new(ErrorKind::TooManyVias, at(off)).in_message(kind)
-                        );
-                    }
-                    headers::via(el).map_err(|i| bad(off + i))?;
+                let mut n = 0;
+                for r in headers::Elements::new(v, headers::via) {
+                    r.map_err(bad)?;
+                    n += 1;
+                }
+                if n == 0 {
+                    return Err(bad(0));
+                }
+                vias += n;
+                if vias > limits.max_vias {
+                    return Err(ParseError::new(ErrorKind::TooManyVias, at(0)).in_message(kind));
                 }
             }
             HeaderName::From | HeaderName::To => {
-                headers::name_addr(v).map_err(bad)?;
+                headers::whole(v, headers::name_addr).map_err(bad)?;
             }
-            HeaderName::Contact => {
-                for (el, off) in Split::new(v) {
-                    headers::contact(el).map_err(|i| bad(off + i))?;
-                }
-            }
+            HeaderName::Contact => every(v, headers::contact, true).map_err(bad)?,
             HeaderName::Route | HeaderName::RecordRoute => {
-                for (el, off) in Split::new(v) {
-                    headers::name_addr(el).map_err(|i| bad(off + i))?;
-                }
+                every(v, headers::name_addr, true).map_err(bad)?;
             }
             HeaderName::CallId => {
-                headers::call_id(v).map_err(bad)?;
+                headers::whole(v, headers::call_id).map_err(bad)?;
             }
             HeaderName::CSeq => {
-                headers::cseq(v).map_err(|(i, over)| {
-                    if over {
-                        ParseError::new(ErrorKind::OutOfRange(e.name), at(i)).in_message(kind)
-                    } else {
-                        bad(i)
-                    }
-                })?;
+                headers::cseq(v).map_err(|(i, over)| range(i, over))?;
             }
             HeaderName::MaxForwards => {
-                headers::bare_number(v, 255).map_err(|(i, over)| {
-                    if over {
-                        ParseError::new(ErrorKind::OutOfRange(e.name), at(i)).in_message(kind)
-                    } else {
-                        bad(i)
-                    }
-                })?;
+                headers::bare_number(v, 255).map_err(|(i, over)| range(i, over))?;
             }
             _ => {}
         }
     }
     Ok(())
+}
+
+/// Checks every element of a list value; `required` refuses an empty value.
+fn every<'a, T>(v: &'a str, el: fn(&mut Cursor<'a>) -> Res<T>, required: bool) -> Res<()> {
+    let mut n = 0;
+    for r in headers::Elements::new(v, el) {
+        r?;
+        n += 1;
+    }
+    if required && n == 0 { Err(0) } else { Ok(()) }
 }

@@ -158,27 +158,37 @@ impl Iterator for Unescape<'_> {
     type Item = u8;
     fn next(&mut self) -> Option<u8> {
         let b = *self.s.get(self.i)?;
-        if b == b'%' && self.i + 2 < self.s.len() {
-            if let (Some(h), Some(l)) = (hex(self.s[self.i + 1]), hex(self.s[self.i + 2])) {
-                self.i += 3;
-                return Some(h << 4 | l);
-            }
+        if b == b'%'
+            && self.i + 2 < self.s.len()
+            && let (Some(h), Some(l)) = (hex(self.s[self.i + 1]), hex(self.s[self.i + 2]))
+        {
+            self.i += 3;
+            return Some(h << 4 | l);
         }
         self.i += 1;
         Some(b)
     }
 }
 
-/// A cursor over one header value.
+/// A cursor over one header value (or URI), which is already known to be UTF-8: slices
+/// taken at ASCII delimiters are `&str` without another validation pass.
 #[derive(Debug, Clone)]
 pub(crate) struct Cursor<'a> {
+    pub(crate) src: &'a str,
     pub(crate) s: &'a [u8],
     pub(crate) pos: usize,
 }
 
+/// Returns `s[a..b]`, or `""` if the range is not on character boundaries (it always is:
+/// callers cut at ASCII delimiters).
+#[inline]
+pub(crate) fn sub(s: &str, a: usize, b: usize) -> &str {
+    s.get(a..b).unwrap_or_default()
+}
+
 impl<'a> Cursor<'a> {
-    pub(crate) const fn new(s: &'a [u8]) -> Self {
-        Self { s, pos: 0 }
+    pub(crate) const fn new(src: &'a str) -> Self {
+        Self { src, s: src.as_bytes(), pos: 0 }
     }
 
     #[inline]
@@ -191,9 +201,16 @@ impl<'a> Cursor<'a> {
         self.pos >= self.s.len()
     }
 
+    /// Returns the text from `start` to the cursor.
     #[inline]
-    pub(crate) fn rest(&self) -> &'a [u8] {
-        &self.s[self.pos.min(self.s.len())..]
+    pub(crate) fn since(&self, start: usize) -> &'a str {
+        sub(self.src, start, self.pos)
+    }
+
+    /// Returns what is left.
+    #[inline]
+    pub(crate) fn rest(&self) -> &'a str {
+        sub(self.src, self.pos, self.s.len())
     }
 
     /// Fails at the current position.
@@ -239,53 +256,46 @@ impl<'a> Cursor<'a> {
 
     /// Takes the longest run of `class` characters (possibly empty).
     #[inline]
-    pub(crate) fn take(&mut self, class: &[bool; 256]) -> &'a [u8] {
+    pub(crate) fn take(&mut self, class: &[bool; 256]) -> &'a str {
         let start = self.pos;
         while self.pos < self.s.len() && class[self.s[self.pos] as usize] {
             self.pos += 1;
         }
-        &self.s[start..self.pos]
+        self.since(start)
     }
 
     /// Takes a non-empty token.
     #[inline]
     pub(crate) fn token(&mut self) -> Res<&'a str> {
         let t = self.take(&TOKEN);
-        if t.is_empty() { self.fail() } else { Ok(text(t)) }
+        if t.is_empty() { self.fail() } else { Ok(t) }
     }
 
     /// Takes a quoted string (cursor on the opening quote) and returns its raw content,
-    /// quoted-pairs still escaped. The content must be UTF-8 (RFC 3261 `qdtext`).
+    /// quoted-pairs still escaped (RFC 3261 §25.1 `quoted-string`).
     pub(crate) fn quoted(&mut self) -> Res<&'a str> {
         let open = self.pos;
         if !self.eat(b'"') {
             return self.fail();
         }
         let start = self.pos;
-        let mut ascii = true;
         while let Some(b) = self.peek() {
             match b {
                 b'"' => {
-                    let inner = &self.s[start..self.pos];
+                    let inner = self.since(start);
                     self.pos += 1;
-                    return if ascii {
-                        Ok(text(inner))
-                    } else {
-                        core::str::from_utf8(inner).map_err(|e| start + e.valid_up_to())
-                    };
+                    return Ok(inner);
                 }
-                b'\\' => {
-                    // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
-                    match self.s.get(self.pos + 1) {
-                        Some(&c) if c <= 0x7f && c != b'\r' && c != b'\n' => self.pos += 2,
-                        _ => return self.fail(),
-                    }
-                }
-                // Raw CR/LF only appear as folds here, which are LWS inside qdtext.
-                _ => {
-                    ascii &= b < 0x80;
-                    self.pos += 1;
-                }
+                // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
+                b'\\' => match self.s.get(self.pos + 1) {
+                    Some(&c) if c <= 0x7f && c != b'\r' && c != b'\n' => self.pos += 2,
+                    _ => return self.fail(),
+                },
+                // Raw CR/LF only appear here as folds, which are LWS inside qdtext; other
+                // controls must be quoted-pairs.
+                b'\t' | b'\r' | b'\n' => self.pos += 1,
+                0..=0x1f | 0x7f => return self.fail(),
+                _ => self.pos += 1,
             }
         }
         Err(open)

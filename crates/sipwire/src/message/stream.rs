@@ -25,6 +25,9 @@ pub enum KeepAliveRole {
 }
 
 /// What the framer yields.
+// Messages are the common case; boxing them would cost an allocation per message to make
+// the rare keep-alive smaller.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Frame {
@@ -107,7 +110,7 @@ impl StreamFramer {
             if end > limit {
                 return Err(ParseError::new(ErrorKind::MessageTooLarge, limit));
             }
-            let head = parse_head(&self.buf[..end], &self.options.limits)?
+            let head = parse_head(&self.buf[..end], &self.options)?
                 .ok_or(ParseError::new(ErrorKind::Incomplete, end))?;
             let kind = head.start.kind();
             let len = head
@@ -130,7 +133,7 @@ impl StreamFramer {
         let bytes = self.buf.split_to(total).freeze();
         self.scanned = 0;
         let body_len = total - head.body_start;
-        Message::from_head(bytes, head, body_len, &self.options).map(|m| Some(Frame::Message(m)))
+        Ok(Some(Frame::Message(Message::from_head(bytes, head, body_len))))
     }
 
     /// Consumes keep-alive CRLFs before a start line. `Some(None)`: wait for more bytes.

@@ -10,7 +10,8 @@ use std::borrow::Cow;
 
 use super::error::{ErrorKind, ParseError};
 use super::scan::{
-    HNV, HOSTNAME, PARAMCHAR, PASSWORD, Res, URIC, USER, Unescape, check_escaped, text,
+    HNV, HOSTNAME, PARAMCHAR, PASSWORD, Res, URIC, USER, Unescape, check_escaped, hex, number, sub,
+    text,
 };
 
 /// A parsed URI, borrowed from the bytes it was read from.
@@ -152,7 +153,7 @@ impl<'a> Uri<'a> {
     /// # Errors
     /// [`ErrorKind::Uri`] with the offset of the first byte that does not fit the grammar.
     pub fn parse(s: &'a str) -> Result<Self, ParseError> {
-        parse_uri(s.as_bytes()).map_err(|at| ParseError::new(ErrorKind::Uri, at))
+        parse_uri(s).map_err(|at| ParseError::new(ErrorKind::Uri, at))
     }
 
     /// Returns the URI as written.
@@ -342,111 +343,104 @@ impl PartialEq for TelUri<'_> {
 }
 
 /// Parses a whole URI; the error is the offset of the first offending byte.
-pub(crate) fn parse_uri(s: &[u8]) -> Res<Uri<'_>> {
-    let colon = s.iter().position(|&b| b == b':').ok_or(0usize)?;
-    let scheme = &s[..colon];
+pub(crate) fn parse_uri(s: &str) -> Res<Uri<'_>> {
+    let b = s.as_bytes();
+    let colon = b.iter().position(|&c| c == b':').ok_or(0usize)?;
+    let scheme = &b[..colon];
     let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
-        && scheme.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        && scheme.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
     if !scheme_ok {
         return Err(0);
     }
-    let rest = &s[colon + 1..];
-    let at = |r: Res<()>| r.map_err(|i| i + colon + 1);
+    let rest = sub(s, colon + 1, s.len());
+    let shift = |i: usize| i + colon + 1;
     if scheme.eq_ignore_ascii_case(b"sip") || scheme.eq_ignore_ascii_case(b"sips") {
-        return parse_sip(rest, scheme.len() == 4, s).map(Uri::Sip).map_err(|i| i + colon + 1);
+        return parse_sip(rest, scheme.len() == 4, s).map(Uri::Sip).map_err(shift);
     }
     if scheme.eq_ignore_ascii_case(b"tel") {
-        return parse_tel(rest, s).map(Uri::Tel).map_err(|i| i + colon + 1);
+        return parse_tel(rest, s).map(Uri::Tel).map_err(shift);
     }
     if rest.is_empty() {
         return Err(s.len());
     }
-    at(check_escaped(rest, &URIC))?;
-    Ok(Uri::Absolute(AbsoluteUri { scheme: text(scheme), rest: text(rest), raw: text(s) }))
+    check_escaped(rest.as_bytes(), &URIC).map_err(shift)?;
+    Ok(Uri::Absolute(AbsoluteUri { scheme: sub(s, 0, colon), rest, raw: s }))
 }
 
-fn parse_sip<'a>(r: &'a [u8], secure: bool, raw: &'a [u8]) -> Res<SipUri<'a>> {
-    let (user, password, hp_off) = match r.iter().position(|&b| b == b'@') {
+fn parse_sip<'a>(r: &'a str, secure: bool, raw: &'a str) -> Res<SipUri<'a>> {
+    let rb = r.as_bytes();
+    let (user, password, hp_off) = match rb.iter().position(|&b| b == b'@') {
         Some(at) => {
-            let info = &r[..at];
-            let (u, p) = match info.iter().position(|&b| b == b':') {
-                Some(c) => (&info[..c], Some(&info[c + 1..])),
-                None => (info, None),
+            let info = &rb[..at];
+            let (ulen, p) = match info.iter().position(|&b| b == b':') {
+                Some(c) => (c, Some(sub(r, c + 1, at))),
+                None => (at, None),
             };
-            if u.is_empty() {
+            if ulen == 0 {
                 return Err(0);
             }
-            check_escaped(u, &USER)?;
+            check_escaped(&rb[..ulen], &USER)?;
             if let Some(p) = p {
-                check_escaped(p, &PASSWORD).map_err(|i| i + u.len() + 1)?;
+                check_escaped(p.as_bytes(), &PASSWORD).map_err(|i| i + ulen + 1)?;
             }
-            (Some(text(u)), p.map(text), at + 1)
+            (Some(sub(r, 0, ulen)), p, at + 1)
         }
         None => (None, None, 0),
     };
-    let hp = &r[hp_off..];
+    let hp = sub(r, hp_off, r.len());
+    let hb = hp.as_bytes();
     let (host, mut i) = parse_host(hp).map_err(|i| i + hp_off)?;
     let mut port = None;
-    if hp.get(i) == Some(&b':') {
+    if hb.get(i) == Some(&b':') {
         let start = i + 1;
         let mut end = start;
-        while end < hp.len() && hp[end].is_ascii_digit() {
+        while end < hb.len() && hb[end].is_ascii_digit() {
             end += 1;
         }
-        let n = super::scan::number(&hp[start..end], u64::from(u16::MAX))
-            .map_err(|_| start + hp_off)?;
+        let n = number(&hb[start..end], u64::from(u16::MAX)).map_err(|_| start + hp_off)?;
         port = Some(n as u16);
         i = end;
     }
     let params_start = i;
-    while hp.get(i) == Some(&b';') {
+    while hb.get(i) == Some(&b';') {
         i += 1;
         let name_start = i;
-        i = run_escaped(hp, i, &PARAMCHAR);
+        i = run_escaped(hb, i, &PARAMCHAR);
         if i == name_start {
             return Err(i + hp_off);
         }
-        if hp.get(i) == Some(&b'=') {
+        if hb.get(i) == Some(&b'=') {
             i += 1;
             let value_start = i;
-            i = run_escaped(hp, i, &PARAMCHAR);
+            i = run_escaped(hb, i, &PARAMCHAR);
             if i == value_start {
                 return Err(i + hp_off);
             }
         }
     }
-    let params = if i > params_start { text(&hp[params_start + 1..i]) } else { "" };
+    let params = if i > params_start { sub(hp, params_start + 1, i) } else { "" };
     let mut headers = "";
-    if hp.get(i) == Some(&b'?') {
+    if hb.get(i) == Some(&b'?') {
         let start = i + 1;
         i = start;
         loop {
             let name_start = i;
-            i = run_escaped(hp, i, &HNV);
-            if i == name_start || hp.get(i) != Some(&b'=') {
+            i = run_escaped(hb, i, &HNV);
+            if i == name_start || hb.get(i) != Some(&b'=') {
                 return Err(i + hp_off);
             }
-            i = run_escaped(hp, i + 1, &HNV);
-            if hp.get(i) != Some(&b'&') {
+            i = run_escaped(hb, i + 1, &HNV);
+            if hb.get(i) != Some(&b'&') {
                 break;
             }
             i += 1;
         }
-        headers = text(&hp[start..i]);
+        headers = sub(hp, start, i);
     }
-    if i != hp.len() {
+    if i != hb.len() {
         return Err(i + hp_off);
     }
-    Ok(SipUri {
-        secure,
-        user,
-        password,
-        host,
-        port,
-        params: UriParams(params),
-        headers,
-        raw: text(raw),
-    })
+    Ok(SipUri { secure, user, password, host, port, params: UriParams(params), headers, raw })
 }
 
 /// Advances over `class` characters and valid `%HH` escapes.
@@ -455,10 +449,7 @@ fn run_escaped(s: &[u8], mut i: usize, class: &[bool; 256]) -> usize {
         let b = s[i];
         if class[b as usize] {
             i += 1;
-        } else if b == b'%'
-            && i + 2 < s.len()
-            && super::scan::hex(s[i + 1]).is_some()
-            && super::scan::hex(s[i + 2]).is_some()
+        } else if b == b'%' && i + 2 < s.len() && hex(s[i + 1]).is_some() && hex(s[i + 2]).is_some()
         {
             i += 3;
         } else {
@@ -468,9 +459,10 @@ fn run_escaped(s: &[u8], mut i: usize, class: &[bool; 256]) -> usize {
     i
 }
 
-fn parse_tel<'a>(r: &'a [u8], raw: &'a [u8]) -> Res<TelUri<'a>> {
-    let end = r.iter().position(|&b| b == b';').unwrap_or(r.len());
-    let number = &r[..end];
+fn parse_tel<'a>(r: &'a str, raw: &'a str) -> Res<TelUri<'a>> {
+    let rb = r.as_bytes();
+    let end = rb.iter().position(|&b| b == b';').unwrap_or(rb.len());
+    let number = &rb[..end];
     let start = usize::from(number.first() == Some(&b'+'));
     if number.len() == start {
         return Err(start);
@@ -482,68 +474,132 @@ fn parse_tel<'a>(r: &'a [u8], raw: &'a [u8]) -> Res<TelUri<'a>> {
         return Err(start + bad);
     }
     let mut i = end;
-    while r.get(i) == Some(&b';') {
+    while rb.get(i) == Some(&b';') {
         i += 1;
         let name_start = i;
-        i = run_escaped(r, i, &PARAMCHAR);
+        i = run_escaped(rb, i, &PARAMCHAR);
         if i == name_start {
             return Err(i);
         }
-        if r.get(i) == Some(&b'=') {
-            i = run_escaped(r, i + 1, &PARAMCHAR);
+        if rb.get(i) == Some(&b'=') {
+            i = run_escaped(rb, i + 1, &PARAMCHAR);
         }
     }
-    if i != r.len() {
+    if i != rb.len() {
         return Err(i);
     }
-    let params = if end < r.len() { text(&r[end + 1..]) } else { "" };
-    Ok(TelUri { number: text(number), params: UriParams(params), raw: text(raw) })
+    let params = if end < rb.len() { sub(r, end + 1, rb.len()) } else { "" };
+    Ok(TelUri { number: sub(r, 0, end), params: UriParams(params), raw })
 }
 
-/// Parses a host at the start of `s`: `[IPv6]`, IPv4 or a host name. Returns the host and
-/// the offset just past it.
-pub(crate) fn parse_host(s: &[u8]) -> Res<(Host<'_>, usize)> {
-    if s.first() == Some(&b'[') {
-        let close = s.iter().position(|&b| b == b']').ok_or(s.len())?;
-        let addr = parse_ipv6(&s[1..close]).ok_or(1usize)?;
+/// Parses a host at the start of `s`: `[IPv6]`, IPv4 or a host name, in one pass. Returns
+/// the host and the offset just past it.
+pub(crate) fn parse_host(s: &str) -> Res<(Host<'_>, usize)> {
+    let b = s.as_bytes();
+    if b.first() == Some(&b'[') {
+        let close = b.iter().position(|&c| c == b']').ok_or(b.len())?;
+        let addr = parse_ipv6(&b[1..close]).ok_or(1usize)?;
         return Ok((Host::Ipv6(addr), close + 1));
     }
+    // Fast path: a dotted quad, decoded in the same pass that finds its end.
+    if b.first().is_some_and(u8::is_ascii_digit)
+        && let Some((addr, end)) = ipv4_prefix(b)
+        && !b.get(end).is_some_and(|&c| HOSTNAME[c as usize])
+    {
+        return Ok((Host::Ipv4(addr), end));
+    }
+    // hostname = *( domainlabel "." ) toplabel [ "." ], toplabel starting with a letter;
+    // a name of digits and dots only must be an IPv4 address.
     let mut end = 0;
-    while end < s.len() && HOSTNAME[s[end] as usize] {
+    let mut label_start = 0;
+    let mut numeric = true;
+    // Whether the current label, and the one before the last dot, start with a letter.
+    let mut alpha = false;
+    let mut prev_alpha = false;
+    while end < b.len() {
+        let c = b[end];
+        if c == b'.' {
+            if end == label_start {
+                return Err(end);
+            }
+            prev_alpha = alpha;
+            label_start = end + 1;
+        } else if HOSTNAME[c as usize] {
+            if end == label_start {
+                alpha = c.is_ascii_alphabetic();
+            }
+            numeric &= c.is_ascii_digit();
+        } else {
+            break;
+        }
         end += 1;
     }
-    let name = &s[..end];
-    if name.is_empty() {
+    if end == 0 {
         return Err(0);
     }
-    if let Some(a) = parse_ipv4(name) {
-        return Ok((Host::Ipv4(a), end));
+    if numeric {
+        return parse_ipv4(&b[..end]).map(|a| (Host::Ipv4(a), end)).ok_or(0);
     }
-    // hostname: the top label starts with a letter (RFC 3261 §25.1), which also rules out
-    // malformed dotted quads such as 192.0.2.300.
-    let trimmed = name.strip_suffix(b".").unwrap_or(name);
-    let top = trimmed.rsplit(|&b| b == b'.').next().unwrap_or(trimmed);
-    if !top.first().is_some_and(u8::is_ascii_alphabetic)
-        || trimmed.split(|&b| b == b'.').any(<[u8]>::is_empty)
-    {
+    // A trailing dot closes the name: then the top label is the one before it.
+    let top_alpha = if end == label_start { prev_alpha } else { alpha };
+    if !top_alpha {
         return Err(0);
     }
-    Ok((Host::Domain(text(name)), end))
+    Ok((Host::Domain(sub(s, 0, end)), end))
+}
+
+/// Reads a dotted quad at the start of `s`; returns it and its length.
+fn ipv4_prefix(s: &[u8]) -> Option<(Ipv4Addr, usize)> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, o) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if s.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v: u16 = 0;
+        while i < s.len() && i - start < 3 && s[i].is_ascii_digit() {
+            v = v * 10 + u16::from(s[i] - b'0');
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        *o = u8::try_from(v).ok()?;
+    }
+    Some((Ipv4Addr::from(octets), i))
 }
 
 /// Parses a dotted quad of 1–3 digit decimal octets (leading zeros allowed, RFC 3261).
 pub(crate) fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut parts = s.split(|&b| b == b'.');
-    for o in &mut octets {
-        let p = parts.next()?;
-        if p.is_empty() || p.len() > 3 || !p.iter().all(u8::is_ascii_digit) {
+    let mut n = 0;
+    let mut v: u16 = 0;
+    let mut digits = 0;
+    for &c in s {
+        if c == b'.' {
+            if digits == 0 || n == 3 {
+                return None;
+            }
+            octets[n] = u8::try_from(v).ok()?;
+            n += 1;
+            v = 0;
+            digits = 0;
+        } else if c.is_ascii_digit() && digits < 3 {
+            v = v * 10 + u16::from(c - b'0');
+            digits += 1;
+        } else {
             return None;
         }
-        let v = p.iter().fold(0u16, |acc, &d| acc * 10 + u16::from(d - b'0'));
-        *o = u8::try_from(v).ok()?;
     }
-    parts.next().is_none().then(|| Ipv4Addr::from(octets))
+    if digits == 0 || n != 3 {
+        return None;
+    }
+    octets[3] = u8::try_from(v).ok()?;
+    Some(Ipv4Addr::from(octets))
 }
 
 /// Parses an IPv6 address, also tolerating the `:::` form that RFC 3261's ABNF allows
