@@ -1,0 +1,136 @@
+//! Parsing allocates nothing beyond the message's own index and buffer: counted with a
+//! counting global allocator, per thread, so parallel tests do not disturb the count.
+// A `GlobalAlloc` impl is unsafe by definition; this is test scaffolding, not the core
+// (which forbids unsafe code in its lib.rs).
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use bytes::Bytes;
+use sipwire::message::Contact;
+use sipwire::{HeaderName, KeepAliveRole, Message, ParseOptions, StreamFramer};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the counter is a
+// const-initialised thread local, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = ALLOCS.with(Cell::get);
+    let out = f();
+    (out, ALLOCS.with(Cell::get) - before)
+}
+
+const INVITE_461: &[u8] = include_bytes!("fixtures/bench/invite-461.sip");
+const INVITE_LARGE: &[u8] = include_bytes!("fixtures/bench/invite-large.sip");
+const OK_200: &[u8] = include_bytes!("fixtures/bench/ok-200.sip");
+
+/// Decodes the core headers, touching what a transaction and dialog layer read.
+fn decode(m: &Message) -> usize {
+    let via = m.top_via().unwrap();
+    let from = m.from_header().unwrap();
+    let to = m.to_header().unwrap();
+    let contact = match m.contacts().next() {
+        Some(Ok(Contact::Addr(a))) => a.uri.as_str().len(),
+        _ => 0,
+    };
+    via.branch().unwrap().len()
+        + from.tag().unwrap().len()
+        + to.uri.as_str().len()
+        + m.call_id().unwrap().len()
+        + m.cseq().unwrap().seq as usize
+        + m.max_forwards().unwrap().map_or(0, usize::from)
+        + m.content_length().unwrap() as usize
+        + contact
+}
+
+#[test]
+fn parsing_an_owned_buffer_allocates_nothing_for_typical_messages() {
+    for (name, bytes) in [("invite-461", INVITE_461), ("invite-large", INVITE_LARGE), ("ok-200", OK_200)] {
+        let owned = Bytes::from_static(bytes);
+        let (msg, n) = allocations(|| Message::parse(owned.clone()).unwrap());
+        assert_eq!(n, 0, "{name}: parse from an owned buffer");
+        let (_, n) = allocations(|| decode(&msg));
+        assert_eq!(n, 0, "{name}: decoding the core headers");
+    }
+}
+
+#[test]
+fn parsing_a_borrowed_slice_allocates_only_the_shared_buffer() {
+    let (_, n) = allocations(|| Message::parse(INVITE_461).unwrap());
+    assert_eq!(n, 1, "one copy of the datagram into a shared buffer");
+}
+
+#[test]
+fn a_message_with_more_headers_than_the_inline_index_grows_geometrically() {
+    let mut wire = INVITE_461.to_vec();
+    let cut = wire.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 2;
+    let extra: Vec<u8> = (0..40).flat_map(|i| format!("X-Extra-{i}: {i}\r\n").into_bytes()).collect();
+    wire.splice(cut..cut, extra);
+    let owned = Bytes::from(wire);
+    let (msg, n) = allocations(|| Message::parse(owned.clone()).unwrap());
+    assert_eq!(msg.header_count(), 8 + 40);
+    assert!(n <= 3, "spill to the heap, then doubling: never one allocation per header, got {n}");
+}
+
+#[test]
+fn cloning_a_message_does_not_copy_headers() {
+    let msg = Message::parse(Bytes::from_static(INVITE_461)).unwrap();
+    let (copy, n) = allocations(|| msg.clone());
+    assert_eq!(n, 0);
+    assert_eq!(copy, msg);
+}
+
+#[test]
+fn the_stream_framer_hands_out_messages_without_copying_them_again() {
+    let mut framer = StreamFramer::new(ParseOptions::DEFAULT, KeepAliveRole::Server);
+    framer.buffer_mut().reserve(4096);
+    for _ in 0..3 {
+        framer.push(INVITE_461);
+    }
+    // The first split turns the flow's buffer into a shared one: one small allocation per
+    // flow, not per message.
+    let (first, n) = allocations(|| framer.next_frame().unwrap());
+    assert!(first.is_some());
+    assert!(n <= 1, "{n}");
+    for _ in 0..2 {
+        let (frame, n) = allocations(|| framer.next_frame().unwrap());
+        assert!(frame.is_some());
+        assert_eq!(n, 0, "split off the buffer, parsed in place");
+    }
+}
+
+#[test]
+fn serializing_a_response_into_a_reserved_buffer_allocates_nothing() {
+    let invite = Message::parse(Bytes::from_static(INVITE_461)).unwrap();
+    let mut out = Vec::with_capacity(2048);
+    let (_, n) = allocations(|| invite.reply(180).to_tag("a73kszlfl").write_to(&mut out).unwrap());
+    assert_eq!(n, 0);
+    let ringing = Message::parse(&out[..]).unwrap();
+    assert_eq!(ringing.status(), Some(180));
+    assert!(ringing.header(HeaderName::Via).is_some());
+}
