@@ -11,7 +11,7 @@ use super::header_name::HeaderName;
 use super::method::Method;
 use super::scan::TOKEN;
 use super::uri::parse_uri;
-use super::{HeaderKey, Message, ParseOptions};
+use super::{Message, ParseOptions};
 
 /// Why a message could not be built. These are caller mistakes, reported instead of
 /// putting a malformed message on the wire.
@@ -27,8 +27,8 @@ pub enum BuildError {
     /// The status code is outside 100–699.
     #[error("status code outside 100-699")]
     StatusCode,
-    /// The reason phrase holds CR or LF.
-    #[error("reason phrase holds CR or LF")]
+    /// The reason phrase holds a control character.
+    #[error("reason phrase holds a control character")]
     ReasonPhrase,
     /// The Request-URI does not parse.
     #[error("malformed Request-URI")]
@@ -236,8 +236,11 @@ impl RequestBuilder {
         start.extend_from_slice(uri.as_bytes());
         start.extend_from_slice(b" SIP/2.0\r\n");
         let mut extra = Extra::default();
-        if parse_uri(uri).is_err() || uri.bytes().any(|b| b == b' ' || b == b'\r' || b == b'\n') {
-            extra.error = Some(BuildError::Uri);
+        // A Request-URI carries no header components (RFC 3261 §19.1.1, table 1).
+        match parse_uri(uri) {
+            Ok(super::uri::Uri::Sip(u)) if u.headers.is_empty() => {}
+            Ok(super::uri::Uri::Sip(_)) | Err(_) => extra.error = Some(BuildError::Uri),
+            Ok(_) => {}
         }
         Self { start, extra }
     }
@@ -343,7 +346,8 @@ impl<'r> ResponseBuilder<'r> {
 
     /// Sets the reason phrase (default: the RFC's phrase for the code).
     pub fn reason(mut self, reason: &'r str) -> Self {
-        if reason.bytes().any(|b| b == b'\r' || b == b'\n') {
+        // Reason-Phrase is TEXT-UTF8 (RFC 3261 §25): no control characters but HT.
+        if reason.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
             self.extra.error.get_or_insert(BuildError::ReasonPhrase);
         }
         self.reason = Some(reason);
@@ -391,7 +395,7 @@ impl<'r> ResponseBuilder<'r> {
         out.put_slice(self.reason.unwrap_or(reason_phrase(self.code)).as_bytes());
         out.put_slice(b"\r\n");
         for field in self.request.headers() {
-            if !COPIED.iter().any(|c| c.matches(&field)) {
+            if !COPIED.contains(&field.name()) {
                 continue;
             }
             out.put_slice(name_of(field.name()));

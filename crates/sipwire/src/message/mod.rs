@@ -160,24 +160,39 @@ impl<'m> HeaderField<'m> {
 /// Something that names a header: a [`HeaderName`] or a `&str` (case-insensitive; compact
 /// forms match their long forms).
 pub trait HeaderKey {
-    /// Returns whether the header line `field` has this name.
-    fn matches(&self, field: &HeaderField<'_>) -> bool;
+    /// Returns the name as a [`HeaderName`]: [`HeaderName::Other`] for an unknown name.
+    fn header_name(&self) -> HeaderName;
+    /// Returns the spelling compared (case-insensitively) when the name is unknown.
+    fn spelling(&self) -> &[u8];
 }
 
 impl HeaderKey for HeaderName {
-    fn matches(&self, field: &HeaderField<'_>) -> bool {
-        *self != Self::Other && field.name == *self
+    fn header_name(&self) -> HeaderName {
+        *self
+    }
+    fn spelling(&self) -> &[u8] {
+        // `HeaderName::Other` on its own names no header.
+        b""
     }
 }
 
 impl HeaderKey for &str {
-    fn matches(&self, field: &HeaderField<'_>) -> bool {
-        match HeaderName::from_bytes(self.as_bytes()) {
-            HeaderName::Other => {
-                field.name == HeaderName::Other
-                    && field.raw_name.eq_ignore_ascii_case(self.as_bytes())
-            }
-            known => field.name == known,
+    fn header_name(&self) -> HeaderName {
+        HeaderName::from_bytes(self.as_bytes())
+    }
+    fn spelling(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+/// Resolves a key once, then matches header lines against it.
+fn key_matcher<K: HeaderKey>(key: K) -> impl Fn(&HeaderField<'_>) -> bool {
+    let name = key.header_name();
+    move |f| {
+        if name == HeaderName::Other {
+            f.name == HeaderName::Other && f.raw_name.eq_ignore_ascii_case(key.spelling())
+        } else {
+            f.name == name
         }
     }
 }
@@ -211,43 +226,26 @@ impl Message {
     /// See [`Message::parse`].
     pub fn parse_with(bytes: impl IntoBuffer, options: &ParseOptions) -> Result<Self, ParseError> {
         let buf = bytes.into_buffer();
-        if buf.len() > options.limits.max_message_size {
-            let kind =
-                if buf.starts_with(b"SIP/") { MessageKind::Response } else { MessageKind::Request };
-            return Err(ParseError::new(
-                ErrorKind::MessageTooLarge,
-                options.limits.max_message_size,
-            )
-            .in_message(kind));
-        }
+        let limits = &options.limits;
+        // Parsing the header section is bounded by the header count and line limits, so it
+        // runs before the size checks; those then see the message's own size, not trailing
+        // datagram octets.
         let Some(head) = parse::parse_head(&buf, options)? else {
             // No empty line closes the header section: still say whose fault it is.
-            let first = buf.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(buf.len());
-            let kind = if buf[first..].starts_with(b"SIP/") {
-                MessageKind::Response
-            } else {
-                MessageKind::Request
-            };
+            let kind = parse::guess_kind(&buf);
+            if buf.len() > limits.max_message_size {
+                return Err(ParseError::new(ErrorKind::MessageTooLarge, limits.max_message_size)
+                    .in_message(kind));
+            }
             return Err(ParseError::new(ErrorKind::Incomplete, buf.len()).in_message(kind));
         };
         let kind = head.start.kind();
-        let body_len = match head.content_length {
-            Some(n) => {
-                let n = n as usize;
-                if n > options.limits.max_body_size {
-                    return Err(
-                        ParseError::new(ErrorKind::BodyTooLarge, head.body_start).in_message(kind)
-                    );
-                }
-                if head.body_start + n > buf.len() {
-                    return Err(
-                        ParseError::new(ErrorKind::BodyTruncated, buf.len()).in_message(kind)
-                    );
-                }
-                n
-            }
-            None => buf.len() - head.body_start,
-        };
+        let available = buf.len() - head.body_start;
+        let body_len = head.content_length.map_or(available, |n| n as usize);
+        parse::check_sizes(head.body_start, body_len, limits).map_err(|e| e.in_message(kind))?;
+        if body_len > available {
+            return Err(ParseError::new(ErrorKind::BodyTruncated, buf.len()).in_message(kind));
+        }
         Ok(Self::from_head(buf, head, body_len))
     }
 
@@ -266,7 +264,8 @@ impl Message {
         }
     }
 
-    /// Checks the headers every layer relies on (see [`ParseOptions::validate`]).
+    /// Checks the headers every layer relies on (see [`ParseOptions::validate`]), with the
+    /// default [`Limits`].
     ///
     /// # Errors
     /// The first malformed value, with its offset and status hint.
@@ -274,7 +273,11 @@ impl Message {
         self.validate_with(&Limits::DEFAULT)
     }
 
-    fn validate_with(&self, limits: &Limits) -> Result<(), ParseError> {
+    /// Checks the headers every layer relies on, with the given limits (the Via count).
+    ///
+    /// # Errors
+    /// The first malformed value, with its offset and status hint.
+    pub fn validate_with(&self, limits: &Limits) -> Result<(), ParseError> {
         let head = core::str::from_utf8(&self.buf[..self.body_start as usize])
             .map_err(|e| self.err(ErrorKind::NotUtf8, e.valid_up_to()))?;
         parse::validate_core(head, &self.headers, self.kind(), limits)
@@ -425,26 +428,29 @@ impl Message {
     }
 
     /// Iterates over the header lines with that name, each value as received.
-    pub fn header_lines<K: HeaderKey + 'static>(
-        &self,
+    pub fn header_lines<'m, K: HeaderKey + 'm>(
+        &'m self,
         name: K,
-    ) -> impl Iterator<Item = &[u8]> + '_ {
-        self.headers().filter(move |f| name.matches(f)).map(|f| f.value)
+    ) -> impl Iterator<Item = &'m [u8]> + 'm {
+        let matches = key_matcher(name);
+        self.headers().filter(move |f| matches(f)).map(|f| f.value)
     }
 
     /// Returns the first value of a header, as received.
     #[must_use]
-    pub fn header<K: HeaderKey + 'static>(&self, name: K) -> Option<&[u8]> {
-        self.header_lines(name).next()
+    pub fn header<K: HeaderKey>(&self, name: K) -> Option<&[u8]> {
+        let matches = key_matcher(name);
+        self.headers().find(|f| matches(f)).map(|f| f.value)
     }
 
     /// Iterates over the logical values of a header: repeated lines and, for list headers
     /// ([`HeaderName::is_list`]), comma-separated values, in order, each trimmed.
-    pub fn header_values<K: HeaderKey + 'static>(
-        &self,
+    pub fn header_values<'m, K: HeaderKey + 'm>(
+        &'m self,
         name: K,
-    ) -> impl Iterator<Item = &[u8]> + '_ {
-        self.headers().filter(move |f| name.matches(f)).flat_map(|f| {
+    ) -> impl Iterator<Item = &'m [u8]> + 'm {
+        let matches = key_matcher(name);
+        self.headers().filter(move |f| matches(f)).flat_map(|f| {
             let split = f.name.is_list();
             let mut whole = Some(f.value);
             let mut parts = Split::new(f.value);

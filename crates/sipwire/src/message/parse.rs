@@ -127,6 +127,32 @@ pub(crate) fn find_eol(s: &[u8], from: usize) -> Option<usize> {
     s[i..].iter().position(|&b| b == b'\r' || b == b'\n').map(|p| p + i)
 }
 
+/// Tells a request from a response by its first bytes (after the CRLFs §7.5 allows), for
+/// errors raised before the start line is parsed.
+pub(crate) fn guess_kind(s: &[u8]) -> MessageKind {
+    let first = s.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(s.len());
+    match s.get(first..first + 4) {
+        Some(p) if p.eq_ignore_ascii_case(b"SIP/") => MessageKind::Response,
+        _ => MessageKind::Request,
+    }
+}
+
+/// Checks a framed message against the size limits, the whole message first (513), then
+/// the body (413): one order for datagrams and streams.
+pub(crate) fn check_sizes(
+    body_start: usize,
+    body_len: usize,
+    limits: &Limits,
+) -> Result<(), ParseError> {
+    if body_start.saturating_add(body_len) > limits.max_message_size {
+        return Err(ParseError::new(ErrorKind::MessageTooLarge, limits.max_message_size));
+    }
+    if body_len > limits.max_body_size {
+        return Err(ParseError::new(ErrorKind::BodyTooLarge, body_start));
+    }
+    Ok(())
+}
+
 /// Returns the end of the line starting at `from` and where the next line starts.
 /// Lines end in CRLF or, leniently, a bare LF; a bare CR is an error.
 #[inline]

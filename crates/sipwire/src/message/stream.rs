@@ -9,7 +9,7 @@
 use bytes::BytesMut;
 
 use super::error::{ErrorKind, ParseError};
-use super::parse::{Head, parse_head};
+use super::parse::{Head, check_sizes, guess_kind, parse_head};
 use super::{Message, ParseOptions};
 
 /// Which side of an RFC 5626 §4.4.1 keep-alive this end of the flow is.
@@ -103,12 +103,14 @@ impl StreamFramer {
             let limit = self.options.limits.max_message_size;
             let Some(end) = self.find_head_end() else {
                 if self.buf.len() > limit {
-                    return Err(ParseError::new(ErrorKind::MessageTooLarge, limit));
+                    return Err(ParseError::new(ErrorKind::MessageTooLarge, limit)
+                        .in_message(guess_kind(&self.buf)));
                 }
                 return Ok(None);
             };
             if end > limit {
-                return Err(ParseError::new(ErrorKind::MessageTooLarge, limit));
+                return Err(ParseError::new(ErrorKind::MessageTooLarge, limit)
+                    .in_message(guess_kind(&self.buf)));
             }
             let head = parse_head(&self.buf[..end], &self.options)?
                 .ok_or(ParseError::new(ErrorKind::Incomplete, end))?;
@@ -117,12 +119,7 @@ impl StreamFramer {
                 .content_length
                 .ok_or(ParseError::new(ErrorKind::MissingContentLength, end).in_message(kind))?
                 as usize;
-            if len > self.options.limits.max_body_size {
-                return Err(ParseError::new(ErrorKind::BodyTooLarge, end).in_message(kind));
-            }
-            if end + len > limit {
-                return Err(ParseError::new(ErrorKind::MessageTooLarge, limit).in_message(kind));
-            }
+            check_sizes(end, len, &self.options.limits).map_err(|e| e.in_message(kind))?;
             self.pending = Some((head, end + len));
         }
         match &self.pending {

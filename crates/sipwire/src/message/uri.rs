@@ -117,14 +117,38 @@ fn fold(b: u8, ci: bool) -> u8 {
     if ci { b.to_ascii_lowercase() } else { b }
 }
 
-/// Compares two escaped strings after decoding `%HH` once.
+/// RFC 2396 `reserved`: an escaped reserved character is not the character itself.
+const fn is_reserved(b: u8) -> bool {
+    matches!(b, b';' | b'/' | b'?' | b':' | b'@' | b'&' | b'=' | b'+' | b'$' | b',')
+}
+
+/// Decodes `%HH` once, saying of each byte whether it was escaped.
+fn marked(s: &[u8]) -> impl Iterator<Item = (u8, bool)> + '_ {
+    let mut i = 0;
+    core::iter::from_fn(move || {
+        let b = *s.get(i)?;
+        if b == b'%'
+            && i + 2 < s.len()
+            && let (Some(h), Some(l)) = (hex(s[i + 1]), hex(s[i + 2]))
+        {
+            i += 3;
+            return Some((h << 4 | l, true));
+        }
+        i += 1;
+        Some((b, false))
+    })
+}
+
+/// Compares two escaped strings as RFC 3261 §19.1.4 does: a character outside the reserved
+/// set equals its `%HH` form; an escaped reserved character equals only its escaped form.
 fn eq_unescaped(a: &[u8], b: &[u8], ci: bool) -> bool {
-    let mut x = Unescape::new(a);
-    let mut y = Unescape::new(b);
+    let mut x = marked(a);
+    let mut y = marked(b);
     loop {
         match (x.next(), y.next()) {
             (None, None) => return true,
-            (Some(p), Some(q)) if fold(p, ci) == fold(q, ci) => {}
+            (Some((p, pe)), Some((q, qe)))
+                if fold(p, ci) == fold(q, ci) && (pe == qe || !is_reserved(p)) => {}
             _ => return false,
         }
     }
@@ -296,11 +320,19 @@ impl PartialEq for SipUri<'_> {
         {
             return false;
         }
+        // Every parameter of `a` must match one of the same name in `b` (a repeated name
+        // matches any of its values, which keeps equality reflexive); one `b` lacks is
+        // ignored unless it is one of MUST_MATCH.
         let params_ok = |a: &UriParams<'_>, b: &UriParams<'_>| {
-            a.iter().all(|(name, value)| match b.get(name) {
-                Some(v) => opt_eq(value, v, true),
-                None => {
+            a.iter().all(|(name, value)| {
+                let same = |(n, _): &(&str, Option<&str>)| {
+                    eq_unescaped(n.as_bytes(), name.as_bytes(), true)
+                };
+                let mut in_b = b.iter().filter(same).peekable();
+                if in_b.peek().is_none() {
                     !MUST_MATCH.iter().any(|m| eq_unescaped(name.as_bytes(), m.as_bytes(), true))
+                } else {
+                    in_b.any(|(_, v)| opt_eq(value, v, true))
                 }
             })
         };
@@ -333,10 +365,18 @@ impl PartialEq for TelUri<'_> {
         if !digits(self.number).eq(digits(other.number)) {
             return false;
         }
+        // A global-number phone-context compares digit by digit, without visual separators.
+        let value_eq = |name: &str, v: Option<&str>, w: Option<&str>| match (v, w) {
+            (Some(v), Some(w))
+                if name.eq_ignore_ascii_case("phone-context") && v.starts_with('+') =>
+            {
+                digits(v).eq(digits(w))
+            }
+            _ => opt_eq(v, w, true),
+        };
         let subset = |a: &UriParams<'_>, b: &UriParams<'_>| {
-            a.iter().all(|(n, v)| {
-                b.iter().any(|(m, w)| n.eq_ignore_ascii_case(m) && opt_eq(v, w, true))
-            })
+            a.iter()
+                .all(|(n, v)| b.iter().any(|(m, w)| n.eq_ignore_ascii_case(m) && value_eq(n, v, w)))
         };
         subset(&self.params, &other.params) && subset(&other.params, &self.params)
     }
