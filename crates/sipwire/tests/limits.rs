@@ -271,3 +271,15 @@ fn deferred_validation_applies_the_configured_via_limit() {
     assert_eq!((e.kind(), e.status_hint()), (ErrorKind::TooManyVias, Some(513)));
     assert!(parsed.validate().is_ok(), "three Vias are within the default limit");
 }
+
+/// Found by the `parse_datagram` fuzz target: a Content-Length that pushes a short datagram
+/// over the size limit must be reported at a byte of the input, not at the limit.
+#[test]
+fn a_too_large_announced_body_is_reported_inside_the_input() {
+    let wire = include_bytes!("fixtures/conformance/rfc4475/invalid/clerr.sip");
+    let small = options(|o| o.limits.max_message_size = 1024);
+    let e = Message::parse_with(&wire[..], &small).expect_err("Content-Length 9999 > 1024");
+    assert_eq!(e.kind(), ErrorKind::MessageTooLarge);
+    assert!(e.offset() <= wire.len(), "{e:?} points past {} bytes", wire.len());
+    assert_eq!(e.status_hint(), Some(513));
+}

@@ -145,7 +145,9 @@ pub(crate) fn check_sizes(
     limits: &Limits,
 ) -> Result<(), ParseError> {
     if body_start.saturating_add(body_len) > limits.max_message_size {
-        return Err(ParseError::new(ErrorKind::MessageTooLarge, limits.max_message_size));
+        // The header section was read; the body it announces is what does not fit.
+        let at = body_start.min(limits.max_message_size);
+        return Err(ParseError::new(ErrorKind::MessageTooLarge, at));
     }
     if body_len > limits.max_body_size {
         return Err(ParseError::new(ErrorKind::BodyTooLarge, body_start));
