@@ -242,3 +242,22 @@ fn single_valued_headers_refuse_duplicates() {
     assert_eq!(m.to_header().unwrap_err().kind(), ErrorKind::DuplicateHeader(HeaderName::To));
     assert_eq!(m.check_request().unwrap_err().status_hint(), Some(400));
 }
+
+/// Found by the `parse_datagram` fuzz target: `;tag` without a value made a reply with a
+/// new tag unreadable. The grammar requires values for tag, q and expires.
+#[test]
+fn tag_q_and_expires_need_values() {
+    for (extra, name) in [
+        ("To: <sip:bob@example.com>;tag\r\n", HeaderName::To),
+        ("Contact: <sip:a@example.com>;q\r\n", HeaderName::Contact),
+        ("Contact: <sip:a@example.com>;q=1.5\r\n", HeaderName::Contact),
+        ("Contact: <sip:a@example.com>;expires=soon\r\n", HeaderName::Contact),
+    ] {
+        let wire = format!(
+            "OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+             From: <sip:a@example.com>;tag=1\r\n{extra}Call-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n"
+        );
+        let e = Message::parse(wire.as_bytes()).expect_err(extra);
+        assert_eq!(e.kind(), ErrorKind::HeaderValue(name), "{extra}");
+    }
+}

@@ -476,8 +476,17 @@ pub(crate) fn name_addr<'a>(cur: &mut Cursor<'a>) -> Res<NameAddr<'a>> {
         cur.pos += len;
         parse_uri(raw).map_err(|i| start + i)?
     };
+    let params_at = cur.pos;
     let params = params(cur)?;
+    // tag-param = "tag" EQUAL token (RFC 3261 §25.1): a tag without a value is malformed.
+    if params.iter().any(|p| p.name.eq_ignore_ascii_case("tag") && !p.value.is_some_and(is_token)) {
+        return Err(params_at);
+    }
     Ok(NameAddr { display_name, uri, params })
+}
+
+fn is_token(v: &str) -> bool {
+    !v.is_empty() && v.bytes().all(|b| TOKEN[b as usize])
 }
 
 /// One Contact value: `*` or an address (RFC 3261 §20.10).
@@ -492,7 +501,15 @@ pub enum Contact<'a> {
 
 /// Decodes one Contact value.
 pub(crate) fn contact<'a>(cur: &mut Cursor<'a>) -> Res<Contact<'a>> {
-    if cur.eat(b'*') { Ok(Contact::Star) } else { name_addr(cur).map(Contact::Addr) }
+    if cur.eat(b'*') {
+        return Ok(Contact::Star);
+    }
+    let start = cur.pos;
+    let addr = name_addr(cur)?;
+    // c-p-q = "q" EQUAL qvalue; c-p-expires = "expires" EQUAL delta-seconds.
+    let q_ok = addr.params.get("q").is_none() || addr.q().is_some();
+    let expires_ok = addr.params.get("expires").is_none() || addr.expires().is_some();
+    if q_ok && expires_ok { Ok(Contact::Addr(addr)) } else { Err(start) }
 }
 
 /// Decodes Call-ID: `word [ "@" word ]`.
