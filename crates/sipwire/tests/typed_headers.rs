@@ -23,6 +23,8 @@ fn message_parse_takes_slices_vectors_and_owned_buffers() {
     let wire = request("").as_bytes().to_vec();
     let slice: &[u8] = &wire;
     let a = Message::parse(&wire).unwrap(); // &Vec<u8>
+    // The contract: `Message::parse(&buf)` compiles for a `&[u8]` buffer too.
+    #[allow(clippy::needless_borrows_for_generic_args)]
     let b = Message::parse(&slice).unwrap(); // &&[u8]
     let c = Message::parse(slice).unwrap(); // &[u8]
     let d = Message::parse(wire.clone()).unwrap(); // Vec<u8>, no copy
