@@ -70,7 +70,9 @@ fn decode(m: &Message) -> usize {
 
 #[test]
 fn parsing_an_owned_buffer_allocates_nothing_for_typical_messages() {
-    for (name, bytes) in [("invite-461", INVITE_461), ("invite-large", INVITE_LARGE), ("ok-200", OK_200)] {
+    for (name, bytes) in
+        [("invite-461", INVITE_461), ("invite-large", INVITE_LARGE), ("ok-200", OK_200)]
+    {
         let owned = Bytes::from_static(bytes);
         let (msg, n) = allocations(|| Message::parse(owned.clone()).unwrap());
         assert_eq!(n, 0, "{name}: parse from an owned buffer");
@@ -89,7 +91,8 @@ fn parsing_a_borrowed_slice_allocates_only_the_shared_buffer() {
 fn a_message_with_more_headers_than_the_inline_index_grows_geometrically() {
     let mut wire = INVITE_461.to_vec();
     let cut = wire.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 2;
-    let extra: Vec<u8> = (0..40).flat_map(|i| format!("X-Extra-{i}: {i}\r\n").into_bytes()).collect();
+    let extra: Vec<u8> =
+        (0..40).flat_map(|i| format!("X-Extra-{i}: {i}\r\n").into_bytes()).collect();
     wire.splice(cut..cut, extra);
     let owned = Bytes::from(wire);
     let (msg, n) = allocations(|| Message::parse(owned.clone()).unwrap());
