@@ -611,3 +611,14 @@ fn request_uri_with_header_components_is_refused_by_the_builder() {
         Message::parse(&wire[..]).err()
     );
 }
+
+/// `HeaderName::Other` has no spelling: the builder refuses it rather than invent one.
+#[test]
+fn header_name_other_is_refused() {
+    let mut out = Vec::new();
+    let e = RequestBuilder::new(&Method::Options, "sip:a@example.com")
+        .header(HeaderName::Other, "x")
+        .write_to(&mut out)
+        .unwrap_err();
+    assert_eq!(e, BuildError::HeaderName);
+}

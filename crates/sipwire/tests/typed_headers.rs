@@ -263,3 +263,22 @@ fn tag_q_and_expires_need_values() {
         assert_eq!(e.kind(), ErrorKind::HeaderValue(name), "{extra}");
     }
 }
+
+/// Only LWS is trimmed around a value; a form feed is part of it (RFC 3261 §7.3.1).
+#[test]
+fn only_linear_white_space_is_trimmed() {
+    let m = request("X-Ff: \x0cfoo \r\n");
+    assert_eq!(m.header("X-Ff"), Some(&b"\x0cfoo"[..]));
+}
+
+/// CRLFs before the start line are skipped and are not part of the message's bytes.
+#[test]
+fn leading_crlfs_are_not_part_of_the_message() {
+    let wire = request("").as_bytes().to_vec();
+    let mut padded = b"\r\n\r\n".to_vec();
+    padded.extend_from_slice(&wire);
+    let m = Message::parse(&padded[..]).unwrap();
+    assert_eq!(m.as_bytes(), &wire[..]);
+    let bad = Message::parse(&b"\r\n\r\nOPTIONS sip:a@b SIP/7.0\r\n\r\n"[..]).unwrap_err();
+    assert_eq!((bad.kind(), bad.offset()), (ErrorKind::Version, 4 + 16), "offset in the input");
+}

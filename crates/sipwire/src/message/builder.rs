@@ -196,8 +196,10 @@ impl Extra {
     }
 }
 
+/// The canonical spelling of a known header; `HeaderName::Other` has none, so it is
+/// refused (use `header_named` for extension headers).
 fn name_of(name: HeaderName) -> &'static [u8] {
-    name.as_str().unwrap_or("X-Unknown").as_bytes()
+    name.as_str().unwrap_or_default().as_bytes()
 }
 
 fn parse_built(buf: Vec<u8>) -> Result<Message, BuildError> {
@@ -245,7 +247,8 @@ impl RequestBuilder {
         Self { start, extra }
     }
 
-    /// Adds a header line.
+    /// Adds a header line. [`HeaderName::Other`] is refused: use
+    /// [`RequestBuilder::header_named`].
     pub fn header(mut self, name: HeaderName, value: impl AsRef<[u8]>) -> Self {
         self.extra.header(name_of(name), value.as_ref());
         self
@@ -363,7 +366,8 @@ impl<'r> ResponseBuilder<'r> {
         self
     }
 
-    /// Adds a header line.
+    /// Adds a header line. [`HeaderName::Other`] is refused: use
+    /// [`ResponseBuilder::header_named`].
     pub fn header(mut self, name: HeaderName, value: impl AsRef<[u8]>) -> Self {
         self.extra.header(name_of(name), value.as_ref());
         self

@@ -226,6 +226,16 @@ impl Message {
     /// See [`Message::parse`].
     pub fn parse_with(bytes: impl IntoBuffer, options: &ParseOptions) -> Result<Self, ParseError> {
         let buf = bytes.into_buffer();
+        // CRLFs before the start line are not part of the message (RFC 3261 §7.5): slice
+        // them off (free on a shared buffer) and keep error offsets relative to the input.
+        let skip = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+        if skip > 0 {
+            return Self::parse_trimmed(buf.slice(skip..), options).map_err(|e| e.shifted(skip));
+        }
+        Self::parse_trimmed(buf, options)
+    }
+
+    fn parse_trimmed(buf: Bytes, options: &ParseOptions) -> Result<Self, ParseError> {
         let limits = &options.limits;
         // Parsing the header section is bounded by the header count and line limits, so it
         // runs before the size checks; those then see the message's own size, not trailing

@@ -9,7 +9,7 @@ use super::header_name::HeaderName;
 use super::headers;
 use super::limits::Limits;
 use super::method::Method;
-use super::scan::{Cursor, Res, TOKEN};
+use super::scan::{Cursor, Res, TOKEN, is_lws};
 use super::uri::parse_uri;
 
 /// Header lines kept inline before the index spills to the heap: enough for typical INVITEs
@@ -320,8 +320,9 @@ pub(crate) fn parse_head(s: &[u8], options: &ParseOptions) -> Result<Option<Head
             return Err(fail(ErrorKind::TooManyHeaders, line_start));
         }
         let raw = &s[value_start..value_end];
-        let lead = raw.len() - raw.trim_ascii_start().len();
-        let trail = raw.len() - raw.trim_ascii_end().len();
+        // Only LWS surrounds a value (SP, HT and the CRLF of a fold); other bytes are kept.
+        let lead = raw.iter().take_while(|&&b| is_lws(b)).count();
+        let trail = raw[lead..].iter().rev().take_while(|&&b| is_lws(b)).count();
         let value = Span::new(value_start + lead, (value_end - trail).max(value_start + lead));
         let name = HeaderName::from_bytes(&s[pos..name_end]);
         let Ok(name_len) = u16::try_from(name_end - pos) else {
