@@ -172,6 +172,10 @@ impl Extra {
             self.error = Some(BuildError::ContentLength);
             return;
         }
+        if self.lines.capacity() == 0 {
+            // One allocation for the typical handful of added headers.
+            self.lines.reserve(256);
+        }
         self.lines.extend_from_slice(name);
         self.lines.extend_from_slice(b": ");
         self.lines.extend_from_slice(value);
@@ -405,9 +409,11 @@ impl<'r> ResponseBuilder<'r> {
             out.put_slice(name_of(field.name()));
             out.put_slice(b": ");
             out.put_slice(field.value());
+            // Only a To with parameters can carry a tag: decode it only then.
             if field.name() == HeaderName::To
                 && let Some(tag) = self.to_tag
-                && !self.request.to_header().is_ok_and(|t| t.tag().is_some())
+                && !(field.value().contains(&b';')
+                    && self.request.to_header().is_ok_and(|t| t.tag().is_some()))
             {
                 out.put_slice(b";tag=");
                 out.put_slice(tag.as_bytes());
