@@ -39,18 +39,8 @@ fn mix(acc: u64, value: u64) -> u64 {
 fn host(acc: u64, h: &Host<'_>) -> u64 {
     match h {
         Host::Domain(d) => mix(acc, d.len() as u64),
-        Host::Ipv4(a) => mix(acc, peers_ip(IpAddr::V4(*a))),
-        Host::Ipv6(a) => mix(acc, peers_ip(IpAddr::V6(*a))),
-    }
-}
-
-fn peers_ip(ip: IpAddr) -> u64 {
-    match ip {
-        IpAddr::V4(v4) => u64::from(u32::from(v4)),
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6);
-            (bits as u64) ^ ((bits >> 64) as u64)
-        }
+        Host::Ipv4(a) => mix(acc, peers::ip_bits(IpAddr::V4(*a))),
+        Host::Ipv6(a) => mix(acc, peers::ip_bits(IpAddr::V6(*a))),
     }
 }
 

@@ -32,7 +32,7 @@ fn mix_len(acc: u64, len: usize) -> u64 {
 }
 
 /// An IP address as a number (IPv6 folded to 64 bits).
-fn ip_bits(ip: IpAddr) -> u64 {
+pub fn ip_bits(ip: IpAddr) -> u64 {
     match ip {
         IpAddr::V4(v4) => u64::from(u32::from(v4)),
         IpAddr::V6(v6) => {

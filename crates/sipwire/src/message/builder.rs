@@ -210,6 +210,30 @@ fn parse_built(buf: Vec<u8>) -> Result<Message, BuildError> {
     Message::parse_with(buf, &ParseOptions::DEFAULT).map_err(BuildError::Invalid)
 }
 
+/// The methods both builders share: they add to the builder's `extra` part.
+macro_rules! extra_methods {
+    () => {
+        /// Adds a header line. [`HeaderName::Other`] has no spelling and is refused: use
+        /// `header_named` for extension headers.
+        pub fn header(mut self, name: HeaderName, value: impl AsRef<[u8]>) -> Self {
+            self.extra.header(name_of(name), value.as_ref());
+            self
+        }
+
+        /// Adds a header line with any name (e.g. `X-Custom`).
+        pub fn header_named(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+            self.extra.header(name.as_bytes(), value.as_ref());
+            self
+        }
+
+        /// Sets the body and its Content-Type (an empty type adds no Content-Type).
+        pub fn body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
+            self.extra.body(content_type, body.into());
+            self
+        }
+    };
+}
+
 /// Builds a request: start line, headers in the order added, Content-Length computed.
 ///
 /// ```
@@ -234,6 +258,8 @@ pub struct RequestBuilder {
 }
 
 impl RequestBuilder {
+    extra_methods!();
+
     /// Starts a request for `method` to `uri` (checked when the request is built).
     pub fn new(method: &Method, uri: &str) -> Self {
         let mut start = Vec::with_capacity(256);
@@ -249,19 +275,6 @@ impl RequestBuilder {
             Ok(_) => {}
         }
         Self { start, extra }
-    }
-
-    /// Adds a header line. [`HeaderName::Other`] is refused: use
-    /// [`RequestBuilder::header_named`].
-    pub fn header(mut self, name: HeaderName, value: impl AsRef<[u8]>) -> Self {
-        self.extra.header(name_of(name), value.as_ref());
-        self
-    }
-
-    /// Adds a header line with any name (e.g. `X-Custom`).
-    pub fn header_named(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        self.extra.header(name.as_bytes(), value.as_ref());
-        self
     }
 
     /// Adds CSeq; the number must be below 2^31 (RFC 3261 §8.1.1.5).
@@ -283,12 +296,6 @@ impl RequestBuilder {
         let mut v = Vec::with_capacity(3);
         put_u32(&mut v, u32::from(hops));
         self.extra.header(b"Max-Forwards", &v);
-        self
-    }
-
-    /// Sets the body and its Content-Type (an empty type adds no Content-Type).
-    pub fn body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
-        self.extra.body(content_type, body.into());
         self
     }
 
@@ -342,6 +349,8 @@ const COPIED: [HeaderName; 5] =
     [HeaderName::Via, HeaderName::From, HeaderName::To, HeaderName::CallId, HeaderName::CSeq];
 
 impl<'r> ResponseBuilder<'r> {
+    extra_methods!();
+
     /// Starts a response with status `code` to `request`.
     pub fn new(request: &'r Message, code: u16) -> Self {
         let mut extra = Extra::default();
@@ -367,25 +376,6 @@ impl<'r> ResponseBuilder<'r> {
             self.extra.error.get_or_insert(BuildError::HeaderValue);
         }
         self.to_tag = Some(tag);
-        self
-    }
-
-    /// Adds a header line. [`HeaderName::Other`] is refused: use
-    /// [`ResponseBuilder::header_named`].
-    pub fn header(mut self, name: HeaderName, value: impl AsRef<[u8]>) -> Self {
-        self.extra.header(name_of(name), value.as_ref());
-        self
-    }
-
-    /// Adds a header line with any name.
-    pub fn header_named(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        self.extra.header(name.as_bytes(), value.as_ref());
-        self
-    }
-
-    /// Sets the body and its Content-Type.
-    pub fn body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
-        self.extra.body(content_type, body.into());
         self
     }
 
