@@ -73,7 +73,7 @@ pub(crate) fn trim(s: &[u8]) -> &[u8] {
 #[inline]
 pub(crate) fn text(s: &[u8]) -> &str {
     // Callers only pass bytes of checked classes, so this never falls back; the fallback keeps
-    // the function total without `unsafe`.
+    // the function total with a checked conversion.
     core::str::from_utf8(s).unwrap_or("")
 }
 
