@@ -406,27 +406,34 @@ impl<'a> NameAddr<'a> {
     /// Returns the `q` parameter (Contact) in thousandths: `q=0.33` is 330.
     #[must_use]
     pub fn q(&self) -> Option<u16> {
-        let v = self.params.get("q").flatten()?;
-        let (int, frac) = v.split_once('.').unwrap_or((v, ""));
-        if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let int: u16 = match int {
-            "0" => 0,
-            "1" => 1,
-            _ => return None,
-        };
-        let mut f: u16 = 0;
-        for i in 0..3 {
-            f = f * 10 + frac.as_bytes().get(i).map_or(0, |d| u16::from(d - b'0'));
-        }
-        let q = int * 1000 + f;
-        (q <= 1000).then_some(q)
+        self.params.get("q").flatten().and_then(qvalue)
     }
+}
+
+/// Parses a `qvalue` (`0`–`1` with up to three decimals) into thousandths.
+fn qvalue(v: &str) -> Option<u16> {
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let int: u16 = match int {
+        "0" => 0,
+        "1" => 1,
+        _ => return None,
+    };
+    let f = (0..3)
+        .fold(0u16, |f, i| f * 10 + frac.as_bytes().get(i).map_or(0, |d| u16::from(d - b'0')));
+    let q = int * 1000 + f;
+    (q <= 1000).then_some(q)
 }
 
 /// Decodes one `name-addr` / `addr-spec` with its header parameters.
 pub(crate) fn name_addr<'a>(cur: &mut Cursor<'a>) -> Res<NameAddr<'a>> {
+    name_addr_as(cur, false)
+}
+
+/// Decodes a name-addr; `contact` also checks the contact-params `q` and `expires`.
+fn name_addr_as<'a>(cur: &mut Cursor<'a>, contact: bool) -> Res<NameAddr<'a>> {
     let mut display_name = None;
     let bracketed = match cur.peek() {
         Some(b'"') => {
@@ -476,12 +483,27 @@ pub(crate) fn name_addr<'a>(cur: &mut Cursor<'a>) -> Res<NameAddr<'a>> {
         cur.pos += len;
         parse_uri(raw).map_err(|i| start + i)?
     };
-    let params_at = cur.pos;
-    let params = params(cur)?;
-    // tag-param = "tag" EQUAL token (RFC 3261 §25.1): a tag without a value is malformed.
-    if params.iter().any(|p| p.name.eq_ignore_ascii_case("tag") && !p.value.is_some_and(is_token)) {
-        return Err(params_at);
+    // One pass over the parameters, checking those with a grammar of their own
+    // (RFC 3261 §25.1): tag-param = "tag" EQUAL token; for Contact, c-p-q = "q" EQUAL qvalue
+    // and c-p-expires = "expires" EQUAL delta-seconds.
+    let params_start = cur.pos;
+    loop {
+        let at = cur.pos;
+        let Some(p) = next_param(cur)? else { break };
+        let n = p.name;
+        let ok = match n.len() {
+            3 if n.eq_ignore_ascii_case("tag") => p.value.is_some_and(is_token),
+            1 if contact && n.eq_ignore_ascii_case("q") => p.value.and_then(qvalue).is_some(),
+            7 if contact && n.eq_ignore_ascii_case("expires") => {
+                p.value.and_then(|v| parse_u32_sat(v.as_bytes())).is_some()
+            }
+            _ => true,
+        };
+        if !ok {
+            return Err(at);
+        }
     }
+    let params = Params(cur.since(params_start));
     Ok(NameAddr { display_name, uri, params })
 }
 
@@ -504,12 +526,7 @@ pub(crate) fn contact<'a>(cur: &mut Cursor<'a>) -> Res<Contact<'a>> {
     if cur.eat(b'*') {
         return Ok(Contact::Star);
     }
-    let start = cur.pos;
-    let addr = name_addr(cur)?;
-    // c-p-q = "q" EQUAL qvalue; c-p-expires = "expires" EQUAL delta-seconds.
-    let q_ok = addr.params.get("q").is_none() || addr.q().is_some();
-    let expires_ok = addr.params.get("expires").is_none() || addr.expires().is_some();
-    if q_ok && expires_ok { Ok(Contact::Addr(addr)) } else { Err(start) }
+    name_addr_as(cur, true).map(Contact::Addr)
 }
 
 /// Decodes Call-ID: `word [ "@" word ]`.
