@@ -253,3 +253,14 @@ fn ports_above_65535_are_rejected() {
     }
     assert_eq!(uri("sip:alice@atlanta.com:65535").as_sip().and_then(|u| u.port), Some(65535));
 }
+
+/// URI parameters have non-empty names and values in sip and tel URIs alike.
+#[test]
+fn empty_uri_parameter_names_and_values_are_refused() {
+    for bad in
+        ["sip:a@example.com;=x", "sip:a@example.com;p=", "tel:+1555;=x", "tel:+1555;phone-context="]
+    {
+        assert!(sipwire::message::Uri::parse(bad).is_err(), "{bad}");
+    }
+    assert!(sipwire::message::Uri::parse("tel:+1555;isub=12;npdi").is_ok());
+}

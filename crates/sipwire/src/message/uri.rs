@@ -442,22 +442,7 @@ fn parse_sip<'a>(r: &'a str, secure: bool, raw: &'a str) -> Res<SipUri<'a>> {
         i = end;
     }
     let params_start = i;
-    while hb.get(i) == Some(&b';') {
-        i += 1;
-        let name_start = i;
-        i = run_escaped(hb, i, &PARAMCHAR);
-        if i == name_start {
-            return Err(i + hp_off);
-        }
-        if hb.get(i) == Some(&b'=') {
-            i += 1;
-            let value_start = i;
-            i = run_escaped(hb, i, &PARAMCHAR);
-            if i == value_start {
-                return Err(i + hp_off);
-            }
-        }
-    }
+    i = uri_params(hb, i).map_err(|i| i + hp_off)?;
     let params = if i > params_start { sub(hp, params_start + 1, i) } else { "" };
     let mut headers = "";
     if hb.get(i) == Some(&b'?') {
@@ -481,6 +466,29 @@ fn parse_sip<'a>(r: &'a str, secure: bool, raw: &'a str) -> Res<SipUri<'a>> {
         return Err(i + hp_off);
     }
     Ok(SipUri { secure, user, password, host, port, params: UriParams(params), headers, raw })
+}
+
+/// Reads `*( ";" pname [ "=" pvalue ] )` from `i`, names and values non-empty runs of
+/// `paramchar` and escapes (RFC 3261 §25.1 `uri-parameters`, RFC 3966 `par`); returns the
+/// offset just past them.
+fn uri_params(s: &[u8], mut i: usize) -> Res<usize> {
+    while s.get(i) == Some(&b';') {
+        i += 1;
+        let name_start = i;
+        i = run_escaped(s, i, &PARAMCHAR);
+        if i == name_start {
+            return Err(i);
+        }
+        if s.get(i) == Some(&b'=') {
+            i += 1;
+            let value_start = i;
+            i = run_escaped(s, i, &PARAMCHAR);
+            if i == value_start {
+                return Err(i);
+            }
+        }
+    }
+    Ok(i)
 }
 
 /// Advances over `class` characters and valid `%HH` escapes.
@@ -513,18 +521,7 @@ fn parse_tel<'a>(r: &'a str, raw: &'a str) -> Res<TelUri<'a>> {
     }) {
         return Err(start + bad);
     }
-    let mut i = end;
-    while rb.get(i) == Some(&b';') {
-        i += 1;
-        let name_start = i;
-        i = run_escaped(rb, i, &PARAMCHAR);
-        if i == name_start {
-            return Err(i);
-        }
-        if rb.get(i) == Some(&b'=') {
-            i = run_escaped(rb, i + 1, &PARAMCHAR);
-        }
-    }
+    let i = uri_params(rb, end)?;
     if i != rb.len() {
         return Err(i);
     }
