@@ -27,9 +27,13 @@
 #![deny(missing_docs)]
 
 pub mod message;
+pub mod transaction;
+pub mod transport;
 
 pub use message::{
     BuildError, CSeq, ErrorKind, Frame, HeaderField, HeaderKey, HeaderName, IntoBuffer,
     KeepAliveRole, Limits, Message, MessageKind, Method, ParseError, ParseOptions, RAck,
     RequestBuilder, ResponseBuilder, StreamFramer, Uri,
 };
+pub use transaction::TransactionId;
+pub use transport::{Output, Transmit, Transport};
