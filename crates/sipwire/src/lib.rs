@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod message;
+mod rng;
 pub mod transaction;
 pub mod transport;
 

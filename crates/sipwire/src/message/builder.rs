@@ -11,7 +11,7 @@ use super::header_name::HeaderName;
 use super::method::Method;
 use super::scan::TOKEN;
 use super::uri::parse_uri;
-use super::{Message, ParseOptions};
+use super::{HeaderField, Message, ParseOptions};
 
 /// Why a message could not be built. These are caller mistakes, reported instead of
 /// putting a malformed message on the wire.
@@ -189,6 +189,12 @@ impl Extra {
         self.body = Some(body);
     }
 
+    /// Returns how many bytes [`Extra::finish`] writes.
+    fn encoded_len(&self) -> usize {
+        let body = self.body.as_ref().map_or(0, Bytes::len);
+        self.lines.len() + b"Content-Length: ".len() + digits(body) + 4 + body
+    }
+
     /// Writes the added headers, Content-Length, the empty line and the body.
     fn finish<B: BufMut + ?Sized>(&self, out: &mut B) {
         out.put_slice(&self.lines);
@@ -204,6 +210,16 @@ impl Extra {
 /// refused (use `header_named` for extension headers).
 fn name_of(name: HeaderName) -> &'static [u8] {
     name.as_str().unwrap_or_default().as_bytes()
+}
+
+/// Returns the number of decimal digits of `n`.
+const fn digits(mut n: usize) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
 }
 
 fn parse_built(buf: Vec<u8>) -> Result<Message, BuildError> {
@@ -253,6 +269,7 @@ macro_rules! extra_methods {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RequestBuilder {
+    method: Method,
     start: Vec<u8>,
     extra: Extra,
 }
@@ -274,7 +291,30 @@ impl RequestBuilder {
             Ok(super::uri::Uri::Sip(_)) | Err(_) => extra.error = Some(BuildError::Uri),
             Ok(_) => {}
         }
-        Self { start, extra }
+        Self { method: method.clone(), start, extra }
+    }
+
+    /// Returns the request's method.
+    #[must_use]
+    pub const fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// Serializes the request with `line` (a whole header line, CRLF included) as its first
+    /// header: how the transaction layer puts its Via on top.
+    pub(crate) fn write_with_first_line(
+        &self,
+        line: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), BuildError> {
+        if let Some(e) = self.extra.error {
+            return Err(e);
+        }
+        out.reserve(self.start.len() + line.len() + self.extra.encoded_len());
+        out.extend_from_slice(&self.start);
+        out.extend_from_slice(line);
+        self.extra.finish(out);
+        Ok(())
     }
 
     /// Adds CSeq; the number must be below 2^31 (RFC 3261 §8.1.1.5).
@@ -399,12 +439,7 @@ impl<'r> ResponseBuilder<'r> {
             out.put_slice(name_of(field.name()));
             out.put_slice(b": ");
             out.put_slice(field.value());
-            // Only a To with parameters can carry a tag: decode it only then.
-            if field.name() == HeaderName::To
-                && let Some(tag) = self.to_tag
-                && !(field.value().contains(&b';')
-                    && self.request.to_header().is_ok_and(|t| t.tag().is_some()))
-            {
+            if let Some(tag) = self.tag_for(&field) {
                 out.put_slice(b";tag=");
                 out.put_slice(tag.as_bytes());
             }
@@ -414,14 +449,44 @@ impl<'r> ResponseBuilder<'r> {
         Ok(())
     }
 
+    /// Returns the status code.
+    #[must_use]
+    pub const fn code(&self) -> u16 {
+        self.code
+    }
+
+    /// Returns the exact number of bytes [`ResponseBuilder::write_to`] writes, so a buffer
+    /// can be allocated once at its final size.
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        let reason = self.reason.unwrap_or(reason_phrase(self.code)).len();
+        let mut n = b"SIP/2.0 ".len() + digits(usize::from(self.code)) + 1 + reason + 2;
+        for field in self.request.headers() {
+            if COPIED.contains(&field.name()) {
+                n += name_of(field.name()).len() + 2 + field.value().len() + 2;
+                if let Some(tag) = self.tag_for(&field) {
+                    n += b";tag=".len() + tag.len();
+                }
+            }
+        }
+        n + self.extra.encoded_len()
+    }
+
+    /// The tag to append to this copied header: only to To, only when asked, and only when
+    /// the request's To has none (only a To with parameters can, so decode only then).
+    fn tag_for(&self, field: &HeaderField<'_>) -> Option<&'r str> {
+        let tag = self.to_tag.filter(|_| field.name() == HeaderName::To)?;
+        let has_tag = field.value().contains(&b';')
+            && self.request.to_header().is_ok_and(|t| t.tag().is_some());
+        (!has_tag).then_some(tag)
+    }
+
     /// Serializes the response and parses it back into a [`Message`].
     ///
     /// # Errors
     /// A caller mistake, or [`BuildError::Invalid`] if a header value broke its grammar.
     pub fn build(self) -> Result<Message, BuildError> {
-        let mut out = Vec::with_capacity(
-            self.request.as_bytes().len().min(1024) + self.extra.lines.len() + 64,
-        );
+        let mut out = Vec::with_capacity(self.encoded_len());
         self.write_to(&mut out)?;
         parse_built(out)
     }

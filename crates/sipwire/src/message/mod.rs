@@ -573,6 +573,47 @@ impl Message {
         })
     }
 
+    /// Returns a copy with `received` and `rport` set on the top Via (RFC 3261 §18.2.1,
+    /// RFC 3581 §4), replacing any already there; `None` if the top Via is unreadable.
+    pub(crate) fn with_top_via_params(
+        &self,
+        received: Option<std::net::IpAddr>,
+        rport: Option<u16>,
+    ) -> Option<Self> {
+        use std::io::Write as _;
+        let via = self.top_via().ok()?;
+        let base = self.buf.as_ptr() as usize;
+        let params = via.params.as_str();
+        let params_at = params.as_ptr() as usize - base;
+        let mut out = Vec::with_capacity(self.buf.len() + 64);
+        out.extend_from_slice(self.buf.get(..params_at)?);
+        // Copy each parameter as written (quoted values stay quoted) except the two we set.
+        let starts: SmallVec<[usize; 8]> = via
+            .params
+            .iter()
+            .map(|p| {
+                let at = p.name.as_ptr() as usize - params.as_ptr() as usize;
+                params.get(..at).and_then(|p| p.rfind(';')).unwrap_or(0)
+            })
+            .collect();
+        for (i, (p, &from)) in via.params.iter().zip(&starts).enumerate() {
+            if p.name.eq_ignore_ascii_case("received") || p.name.eq_ignore_ascii_case("rport") {
+                continue;
+            }
+            let end = starts.get(i + 1).copied().unwrap_or(params.len());
+            out.extend_from_slice(params.as_bytes().get(from..end).unwrap_or_default());
+        }
+        if let Some(ip) = received {
+            let _ = write!(out, ";received={ip}");
+        }
+        if let Some(port) = rport {
+            let _ = write!(out, ";rport={port}");
+        }
+        out.extend_from_slice(self.buf.get(params_at + params.len()..)?);
+        let options = ParseOptions { validate: false, ..ParseOptions::DEFAULT };
+        Self::parse_with(out, &options).ok()
+    }
+
     /// Decodes From.
     ///
     /// # Errors
