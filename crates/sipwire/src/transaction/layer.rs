@@ -857,3 +857,16 @@ impl IntoRequest for &Message {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Entry, Slot};
+
+    /// The slab slot is the fixed part of every transaction's memory (docs/benchmarks.md).
+    #[test]
+    fn a_slot_stays_small() {
+        let (slot, entry) = (size_of::<Slot>(), size_of::<Entry>());
+        println!("slot {slot} B, entry {entry} B");
+        assert!(slot <= 336, "slot grew to {slot} B");
+    }
+}
