@@ -66,7 +66,7 @@ impl Sipwire {
         while let Some(output) = self.layer.poll_output() {
             match output {
                 Output::Transmit(t) => sink(&t.payload),
-                Output::Event(TxEvent::Request { id, request, .. }) => new = Some((id, request)),
+                Output::Event(TxEvent::Request { id, request, .. }) => new = Some((id, *request)),
                 Output::Event(_) => {}
             }
         }

@@ -71,7 +71,7 @@ fn feed(
 
 fn new_request(events: &[TxEvent]) -> (TransactionId, Message) {
     match events {
-        [TxEvent::Request { id, request, .. }] => (*id, request.clone()),
+        [TxEvent::Request { id, request, .. }] => (*id, (**request).clone()),
         other => panic!("expected one new request, got {other:?}"),
     }
 }

@@ -415,7 +415,10 @@ impl<'r> ResponseBuilder<'r> {
         if tag.is_empty() || !tag.bytes().all(|b| TOKEN[b as usize]) {
             self.extra.error.get_or_insert(BuildError::HeaderValue);
         }
-        self.to_tag = Some(tag);
+        // Only a To with parameters can carry a tag already: read it only then.
+        let to = self.request.header(HeaderName::To).unwrap_or_default();
+        let has_tag = to.contains(&b';') && self.request.to_tag().is_ok_and(|t| t.is_some());
+        self.to_tag = (!has_tag).then_some(tag);
         self
     }
 
@@ -472,13 +475,10 @@ impl<'r> ResponseBuilder<'r> {
         n + self.extra.encoded_len()
     }
 
-    /// The tag to append to this copied header: only to To, only when asked, and only when
-    /// the request's To has none (only a To with parameters can, so decode only then).
+    /// The tag to append to this copied header: only to To, and only when asked and the
+    /// request's To has none (decided by [`ResponseBuilder::to_tag`]).
     fn tag_for(&self, field: &HeaderField<'_>) -> Option<&'r str> {
-        let tag = self.to_tag.filter(|_| field.name() == HeaderName::To)?;
-        let has_tag = field.value().contains(&b';')
-            && self.request.to_header().is_ok_and(|t| t.tag().is_some());
-        (!has_tag).then_some(tag)
+        self.to_tag.filter(|_| field.name() == HeaderName::To)
     }
 
     /// Serializes the response and parses it back into a [`Message`].

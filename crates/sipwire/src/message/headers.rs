@@ -432,8 +432,9 @@ pub(crate) fn name_addr<'a>(cur: &mut Cursor<'a>) -> Res<NameAddr<'a>> {
     name_addr_as(cur, false)
 }
 
-/// Decodes a name-addr; `contact` also checks the contact-params `q` and `expires`.
-fn name_addr_as<'a>(cur: &mut Cursor<'a>, contact: bool) -> Res<NameAddr<'a>> {
+/// Splits a name-addr or addr-spec at the cursor into its display name and its raw URI
+/// (with the URI's offset), leaving the cursor at the header parameters.
+fn name_addr_parts<'a>(cur: &mut Cursor<'a>) -> Res<(Option<DisplayName<'a>>, &'a str, usize)> {
     let mut display_name = None;
     let bracketed = match cur.peek() {
         Some(b'"') => {
@@ -462,12 +463,12 @@ fn name_addr_as<'a>(cur: &mut Cursor<'a>, contact: bool) -> Res<NameAddr<'a>> {
             }
         }
     };
-    let uri = if bracketed {
+    if bracketed {
         cur.pos += 1;
         let start = cur.pos;
         let len = cur.s[start..].iter().position(|&b| b == b'>').ok_or(cur.s.len())?;
         cur.pos += len + 1;
-        parse_uri(sub(cur.src, start, start + len)).map_err(|i| start + i)?
+        Ok((display_name, sub(cur.src, start, start + len), start))
     } else {
         // addr-spec: a URI holding ',', '?' or ';' must be in <> (RFC 3261 §20), so the
         // URI ends at the first ';', ',' or white space, and holds no '?'.
@@ -481,8 +482,27 @@ fn name_addr_as<'a>(cur: &mut Cursor<'a>, contact: bool) -> Res<NameAddr<'a>> {
             return Err(start + bad);
         }
         cur.pos += len;
-        parse_uri(raw).map_err(|i| start + i)?
-    };
+        Ok((display_name, raw, start))
+    }
+}
+
+/// Reads only the `tag` parameter of a From or To value: the URI is skipped, not decoded.
+/// Transaction and dialog matching need the tag on every message; the URI, rarely.
+pub(crate) fn tag_of<'a>(cur: &mut Cursor<'a>) -> Res<Option<&'a str>> {
+    name_addr_parts(cur)?;
+    let mut tag = None;
+    while let Some(p) = next_param(cur)? {
+        if p.name.eq_ignore_ascii_case("tag") {
+            tag = p.value;
+        }
+    }
+    Ok(tag)
+}
+
+/// Decodes a name-addr; `contact` also checks the contact-params `q` and `expires`.
+fn name_addr_as<'a>(cur: &mut Cursor<'a>, contact: bool) -> Res<NameAddr<'a>> {
+    let (display_name, raw, start) = name_addr_parts(cur)?;
+    let uri = parse_uri(raw).map_err(|i| start + i)?;
     // One pass over the parameters, checking those with a grammar of their own
     // (RFC 3261 §25.1): tag-param = "tag" EQUAL token; for Contact, c-p-q = "q" EQUAL qvalue
     // and c-p-expires = "expires" EQUAL delta-seconds.

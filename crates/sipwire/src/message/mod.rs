@@ -622,6 +622,22 @@ impl Message {
         self.required(HeaderName::From, headers::name_addr)
     }
 
+    /// Returns the From tag, reading only the parameters (the URI is not decoded).
+    ///
+    /// # Errors
+    /// Missing, duplicated or malformed From.
+    pub fn from_tag(&self) -> Result<Option<&str>, ParseError> {
+        self.required(HeaderName::From, headers::tag_of)
+    }
+
+    /// Returns the To tag, reading only the parameters (the URI is not decoded).
+    ///
+    /// # Errors
+    /// Missing, duplicated or malformed To.
+    pub fn to_tag(&self) -> Result<Option<&str>, ParseError> {
+        self.required(HeaderName::To, headers::tag_of)
+    }
+
     /// Decodes To.
     ///
     /// # Errors

@@ -131,23 +131,23 @@ impl InviteClient {
                     self.timers.retransmit = None;
                     self.timers.start_lifetime(now, timers.timer_c);
                 }
-                out.event(TxEvent::Response { id: self.id, response });
+                out.event(TxEvent::Response { id: self.id, response: Box::new(response) });
             }
             (S::Calling | S::Proceeding, Class::Success) => {
                 self.state = S::Accepted;
                 self.timers.retransmit = None;
                 self.timers.start_lifetime(now, timers.t1x64()); // Timer M
-                out.event(TxEvent::Response { id: self.id, response });
+                out.event(TxEvent::Response { id: self.id, response: Box::new(response) });
             }
             (S::Accepted, Class::Success) => {
-                out.event(TxEvent::Response { id: self.id, response });
+                out.event(TxEvent::Response { id: self.id, response: Box::new(response) });
             }
             (S::Calling | S::Proceeding, Class::Failure) => {
                 self.state = S::Completed;
                 self.timers.retransmit = None;
                 self.ack = build_ack(&self.request, &response);
                 self.send_ack(out);
-                out.event(TxEvent::Response { id: self.id, response });
+                out.event(TxEvent::Response { id: self.id, response: Box::new(response) });
                 let d = timers.d(self.target.transport.is_reliable());
                 if d.is_zero() {
                     self.terminate(out);

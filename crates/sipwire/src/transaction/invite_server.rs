@@ -143,7 +143,7 @@ impl InviteServer {
             }
             (S::Accepted, true) => out.event(TxEvent::Ack {
                 id: Some(self.id),
-                request: request.clone(),
+                request: Box::new(request.clone()),
                 source,
                 transport: self.target.transport,
             }),

@@ -203,7 +203,7 @@ impl TransactionLayer {
     #[must_use]
     pub fn new(config: LayerConfig) -> Self {
         let mut rng = Rng::new(config.seed);
-        let hasher = KeyHasher::new([rng.next_u64(), rng.next_u64()]);
+        let hasher = KeyHasher::new([rng.next_u64(), rng.next_u64(), rng.next_u64()]);
         Self {
             config,
             slots: Vec::new(),
@@ -488,16 +488,22 @@ impl TransactionLayer {
         }
         if method == Method::Ack {
             self.scratch = material;
-            return self.out.event(TxEvent::Ack { id: None, request, source, transport });
+            return self.out.event(TxEvent::Ack {
+                id: None,
+                request: Box::new(request),
+                source,
+                transport,
+            });
         }
-        let target = response_target(&via, source, transport);
+        let rport = via.rport();
+        let target = response_target(&via, rport.is_some(), source, transport);
         if self.live >= self.config.max_transactions {
             self.scratch = material;
             self.overloaded(&request, target);
             return self.discard(Discard::Overloaded, source);
         }
         // §18.2.1 and RFC 3581 §4: note where the request really came from.
-        let rport = via.rport().map(|_| source.port()).filter(|_| !transport.is_reliable());
+        let rport = rport.map(|_| source.port()).filter(|_| !transport.is_reliable());
         let received =
             (rport.is_some() || !key::host_is(&via.host, source.ip())).then_some(source.ip());
         let cancels = if method == Method::Cancel {
@@ -510,7 +516,7 @@ impl TransactionLayer {
             None
         };
         let key_len = u16::try_from(material.len()).unwrap_or(u16::MAX);
-        let has_to_tag = request.to_header().is_ok_and(|t| t.tag().is_some());
+        let has_to_tag = request.to_tag().is_ok_and(|t| t.is_some());
         let (merged_with, merge_hash) = if has_to_tag {
             (None, None)
         } else {
@@ -543,7 +549,14 @@ impl TransactionLayer {
             let _ = self.respond_inner(now, id, request.reply(481));
             return self.discard(Discard::UnmatchedCancel, source);
         }
-        self.out.event(TxEvent::Request { id, request, source, transport, cancels, merged_with });
+        self.out.event(TxEvent::Request {
+            id,
+            request: Box::new(request),
+            source,
+            transport,
+            cancels,
+            merged_with,
+        });
         self.settle(slot);
     }
 
@@ -795,7 +808,7 @@ fn self_hash(slots: &[Slot], slot: u32, merge: bool) -> u64 {
 /// transport, back on the flow it came in on; to `maddr` when the Via names one; with
 /// `rport`, to the source address and port; otherwise to the source address (the
 /// `received` value) and the sent-by port.
-fn response_target(via: &Via<'_>, source: SocketAddr, transport: Transport) -> Target {
+fn response_target(via: &Via<'_>, rport: bool, source: SocketAddr, transport: Transport) -> Target {
     if transport.is_reliable() {
         return Target::new(source, transport);
     }
@@ -804,7 +817,7 @@ fn response_target(via: &Via<'_>, source: SocketAddr, transport: Transport) -> T
     {
         return Target::new(SocketAddr::new(maddr, via.port.unwrap_or(default_port)), transport);
     }
-    if via.rport().is_some() {
+    if rport {
         return Target::new(source, transport);
     }
     Target::new(SocketAddr::new(source.ip(), via.port.unwrap_or(default_port)), transport)

@@ -201,8 +201,9 @@ pub enum TxEvent {
         /// The new server transaction.
         id: TransactionId,
         /// The request, with `received`/`rport` already added to its top Via where
-        /// §18.2.1 and RFC 3581 ask, so responses built from it copy them.
-        request: Message,
+        /// §18.2.1 and RFC 3581 ask, so responses built from it copy them. Boxed, like every
+        /// message in an event, so that outputs stay small to queue and move.
+        request: Box<Message>,
         /// Where it came from.
         source: SocketAddr,
         /// The transport it came over.
@@ -220,7 +221,7 @@ pub enum TxEvent {
         /// The INVITE server transaction the ACK matched, if any.
         id: Option<TransactionId>,
         /// The ACK.
-        request: Message,
+        request: Box<Message>,
         /// Where it came from.
         source: SocketAddr,
         /// The transport it came over.
@@ -232,7 +233,7 @@ pub enum TxEvent {
         /// The client transaction.
         id: TransactionId,
         /// The response.
-        response: Message,
+        response: Box<Message>,
     },
     /// Timer B, F, H or C fired: the transaction failed and is terminated.
     Timeout {
@@ -369,14 +370,13 @@ pub trait IntoResponse {
 
 impl IntoResponse for crate::ResponseBuilder<'_> {
     fn into_response(self) -> Result<(u16, Bytes), TxError> {
-        let mut buf = Vec::with_capacity(self.encoded_len());
-        self.write_to(&mut buf)?;
-        Ok((self.code(), Bytes::from(buf)))
+        (&self).into_response()
     }
 }
 
 impl IntoResponse for &crate::ResponseBuilder<'_> {
     fn into_response(self) -> Result<(u16, Bytes), TxError> {
+        // Measured first, so the buffer the transaction keeps has no slack.
         let mut buf = Vec::with_capacity(self.encoded_len());
         self.write_to(&mut buf)?;
         Ok((self.code(), Bytes::from(buf)))

@@ -111,12 +111,12 @@ impl NonInviteClient {
         match (self.state, class) {
             (S::Trying | S::Proceeding, Class::Provisional) => {
                 self.state = S::Proceeding;
-                out.event(TxEvent::Response { id: self.id, response });
+                out.event(TxEvent::Response { id: self.id, response: Box::new(response) });
             }
             (S::Trying | S::Proceeding, Class::Success | Class::Failure) => {
                 self.state = S::Completed;
                 self.timers.retransmit = None;
-                out.event(TxEvent::Response { id: self.id, response });
+                out.event(TxEvent::Response { id: self.id, response: Box::new(response) });
                 let k = timers.t4_unless(self.target.transport.is_reliable());
                 if k.is_zero() {
                     self.terminate(out);
