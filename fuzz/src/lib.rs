@@ -1013,3 +1013,198 @@ fn trim_lws(v: &[u8]) -> &[u8] {
     let end = v.iter().rposition(|b| !lws(b)).map_or(start, |e| e + 1);
     &v[start..end]
 }
+
+/// One step of [`transaction_ops`]: a message from the network, a TU call, a send failure
+/// or the clock moving.
+#[derive(Debug, Arbitrary)]
+enum TxOp {
+    /// A request from a peer, from a small space so that retransmissions and matches occur.
+    Request { method: u8, branch: u8, host: u8, to_tag: bool, cseq: u8, tcp: bool },
+    /// A response to one of our client transactions (`pick` chooses which).
+    Response { pick: u8, code: u16, extra_via: bool },
+    /// A response nobody asked for.
+    StrayResponse { branch: u8, code: u16 },
+    /// Arbitrary bytes.
+    Raw(Vec<u8>),
+    /// The TU starts a client transaction.
+    Send { invite: bool, tcp: bool },
+    /// The TU cancels one of its INVITEs.
+    Cancel { pick: u8 },
+    /// The TU answers one of the server transactions.
+    Respond { pick: u8, code: u16 },
+    /// The TU sends an ACK for a 2xx.
+    Ack { pick: u8 },
+    /// A send failed.
+    SendFailed { pick: u8 },
+    /// The clock moves and due timers fire.
+    Advance { ms: u16 },
+}
+
+const TX_METHODS: [&str; 6] = ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "PRACK"];
+
+fn tx_request(method: &str, branch: u8, host: u8, to_tag: bool, cseq: u8) -> Vec<u8> {
+    let branch = if branch % 8 == 7 { format!("old{branch}") } else { format!("z9hG4bK{branch}") };
+    let tag = if to_tag { ";tag=t1" } else { "" };
+    format!(
+        "{method} sip:bob@192.0.2.9 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.{host}:5060;branch={branch};rport\r\n\
+         From: <sip:alice@example.com>;tag=f1\r\nTo: <sip:bob@example.com>{tag}\r\n\
+         Call-ID: c{cseq}@x\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// Drives one transaction layer with an arbitrary sequence of network messages, TU calls,
+/// send failures and clock moves. Checks that nothing panics, that every transaction a
+/// well-behaved TU then finishes is gone within 64·T1 + T4, and that the layer's deadline
+/// is never in the past after an input.
+pub fn transaction_ops(data: &[u8]) {
+    use sipwire::transaction::{LayerConfig, Target, TransactionId, TransactionLayer, TxEvent};
+    use sipwire::{Output, Transport};
+    use std::collections::BTreeMap;
+    use std::time::{Duration, Instant};
+
+    let mut u = Unstructured::new(data);
+    let mut config = LayerConfig::default();
+    config.max_transactions = 16;
+    config.timers.timer_c = Duration::from_secs(32);
+    let bound = config.timers.t1 * 64 + config.timers.t4;
+    let mut layer = TransactionLayer::new(config);
+    #[allow(clippy::disallowed_methods)] // the virtual clock's epoch
+    let t0 = Instant::now();
+    let mut now = t0;
+    let peer = |host: u8| std::net::SocketAddr::from(([192, 0, 2, host], 5060));
+    // What the TU knows: its client transactions' requests and the server requests.
+    let mut sent: BTreeMap<TransactionId, Message> = BTreeMap::new();
+    let mut servers: BTreeMap<TransactionId, Message> = BTreeMap::new();
+    let mut oks: Vec<Message> = Vec::new();
+    let drain = |layer: &mut TransactionLayer,
+                 sent: &mut BTreeMap<TransactionId, Message>,
+                 servers: &mut BTreeMap<TransactionId, Message>,
+                 oks: &mut Vec<Message>| {
+        while let Some(output) = layer.poll_output() {
+            match output {
+                Output::Transmit(t) => {
+                    if let (Some(id), Ok(m)) = (t.transaction, Message::parse(&t.payload[..]))
+                        && m.is_request()
+                        && m.method() != Some(&Method::Ack)
+                    {
+                        sent.entry(id).or_insert(m);
+                    }
+                }
+                Output::Event(TxEvent::Request { id, request, .. }) => {
+                    servers.insert(id, *request);
+                }
+                Output::Event(TxEvent::Response { response, .. }) => {
+                    if response.status().is_some_and(|c| (200..300).contains(&c)) {
+                        oks.push(*response);
+                    }
+                }
+                Output::Event(TxEvent::Terminated { id }) => {
+                    sent.remove(&id);
+                    servers.remove(&id);
+                }
+                Output::Event(_) => {}
+            }
+        }
+    };
+    let pick = |n: u8, len: usize| (len > 0).then(|| usize::from(n) % len);
+    for _ in 0..64 {
+        let Ok(op) = TxOp::arbitrary(&mut u) else { break };
+        match op {
+            TxOp::Request { method, branch, host, to_tag, cseq, tcp } => {
+                let method = TX_METHODS[usize::from(method) % TX_METHODS.len()];
+                let bytes = tx_request(method, branch % 16, host % 4 + 1, to_tag, cseq % 4);
+                let transport = if tcp { Transport::Tcp } else { Transport::Udp };
+                layer.handle_datagram(now, peer(host % 4 + 1), transport, bytes.into());
+            }
+            TxOp::Response { pick: p, code, extra_via } => {
+                let Some(i) = pick(p, sent.len()) else { continue };
+                let request = sent.values().nth(i).expect("picked");
+                let code = 100 + code % 600;
+                if let Ok(resp) = request.reply(code).to_tag("r1").build() {
+                    let mut bytes = resp.as_bytes().to_vec();
+                    if extra_via {
+                        let text = String::from_utf8_lossy(&bytes).replacen(
+                            "Via: ",
+                            "Via: SIP/2.0/UDP 192.0.2.99;branch=z9hG4bKx\r\nVia: ",
+                            1,
+                        );
+                        bytes = text.into_bytes();
+                    }
+                    layer.handle_datagram(now, peer(9), Transport::Udp, bytes.into());
+                }
+            }
+            TxOp::StrayResponse { branch, code } => {
+                let req = tx_request("OPTIONS", branch, 1, false, 1);
+                if let Ok(m) = Message::parse(&req[..])
+                    && let Ok(resp) = m.reply(100 + code % 600).build()
+                {
+                    layer.handle_message(now, resp, peer(9), Transport::Udp);
+                }
+            }
+            TxOp::Raw(bytes) => layer.handle_datagram(now, peer(3), Transport::Udp, bytes.into()),
+            TxOp::Send { invite, tcp } => {
+                let method = if invite { Method::Invite } else { Method::Options };
+                let request = RequestBuilder::new(&method, "sip:bob@192.0.2.9")
+                    .header(HeaderName::From, "<sip:alice@example.com>;tag=u1")
+                    .header(HeaderName::To, "<sip:bob@example.com>")
+                    .header(HeaderName::CallId, "uac@x")
+                    .cseq(1, &method);
+                let transport = if tcp { Transport::Tcp } else { Transport::Udp };
+                let _ =
+                    layer.send_request(now, request, Target::new(peer(9), transport), "192.0.2.1");
+            }
+            TxOp::Cancel { pick: p } => {
+                let Some(i) = pick(p, sent.len()) else { continue };
+                let id = *sent.keys().nth(i).expect("picked");
+                let _ = layer.cancel(now, id);
+            }
+            TxOp::Respond { pick: p, code } => {
+                let Some(i) = pick(p, servers.len()) else { continue };
+                let (&id, request) = servers.iter().nth(i).expect("picked");
+                let _ = layer.respond(now, id, request.reply(100 + code % 600).to_tag("s1"));
+            }
+            TxOp::Ack { pick: p } => {
+                let Some(i) = pick(p, oks.len()) else { continue };
+                let ok = &oks[i];
+                let ack = RequestBuilder::new(&Method::Ack, "sip:bob@192.0.2.9")
+                    .header(HeaderName::From, ok.header(HeaderName::From).unwrap_or_default())
+                    .header(HeaderName::To, ok.header(HeaderName::To).unwrap_or_default())
+                    .header(HeaderName::CallId, "uac@x")
+                    .cseq(1, &Method::Ack);
+                let _ = layer.send_ack(ack, Target::new(peer(9), Transport::Udp), "192.0.2.1");
+            }
+            TxOp::SendFailed { pick: p } => {
+                let ids: Vec<TransactionId> = sent.keys().chain(servers.keys()).copied().collect();
+                if let Some(i) = pick(p, ids.len()) {
+                    layer.handle_send_failed(now, ids[i]);
+                }
+            }
+            TxOp::Advance { ms } => {
+                now += Duration::from_millis(u64::from(ms) * 8);
+                layer.handle_timeout(now);
+            }
+        }
+        drain(&mut layer, &mut sent, &mut servers, &mut oks);
+        if let Some(deadline) = layer.poll_timeout() {
+            assert!(deadline > now, "a deadline left in the past after an input");
+        }
+    }
+    // A well-behaved TU answers everything still open; then every transaction ends in time.
+    let open: Vec<(TransactionId, Message)> =
+        servers.iter().map(|(id, m)| (*id, m.clone())).collect();
+    for (id, request) in open {
+        let _ = layer.respond(now, id, request.reply(500));
+    }
+    drain(&mut layer, &mut sent, &mut servers, &mut oks);
+    let deadline = now + bound;
+    while let Some(at) = layer.poll_timeout() {
+        if at > deadline {
+            break;
+        }
+        now = at;
+        layer.handle_timeout(now);
+        drain(&mut layer, &mut sent, &mut servers, &mut oks);
+    }
+    assert_eq!(layer.len(), 0, "transactions left {bound:?} after the last input");
+}

@@ -15,6 +15,11 @@ struct Counting;
 
 thread_local! {
     static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+fn live(delta: isize) {
+    LIVE.with(|c| c.set(c.get() + delta));
 }
 
 // SAFETY: every call is forwarded unchanged to the system allocator; the counter is a
@@ -22,15 +27,18 @@ thread_local! {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCS.with(|c| c.set(c.get() + 1));
+        live(layout.size() as isize);
         // SAFETY: same contract as ours.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as isize));
         // SAFETY: same contract as ours.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCS.with(|c| c.set(c.get() + 1));
+        live(new_size as isize - layout.size() as isize);
         // SAFETY: same contract as ours.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -136,4 +144,78 @@ fn serializing_a_response_into_a_reserved_buffer_allocates_nothing() {
     let ringing = Message::parse(&out[..]).unwrap();
     assert_eq!(ringing.status(), Some(180));
     assert!(ringing.header(HeaderName::Via).is_some());
+}
+
+/// Rings `n` INVITE server transactions (100 and 180 sent, the TU's copy of each request
+/// dropped); returns their ids.
+fn ring(
+    layer: &mut sipwire::transaction::TransactionLayer,
+    now: std::time::Instant,
+    n: usize,
+) -> Vec<sipwire::TransactionId> {
+    use sipwire::transaction::TxEvent;
+    let peer = "127.0.0.2:5060".parse().unwrap();
+    (0..n)
+        .map(|i| {
+            let text = String::from_utf8(INVITE_461.to_vec())
+                .unwrap()
+                .replace("abcdef0123456789", &format!("{i:016x}"));
+            layer.handle_datagram(now, peer, sipwire::Transport::Udp, text.into_bytes().into());
+            let mut id = None;
+            while let Some(out) = layer.poll_output() {
+                if let sipwire::Output::Event(TxEvent::Request { id: new, request, .. }) = out {
+                    layer.respond(now, new, request.reply(100)).unwrap();
+                    let ringing = request
+                        .reply(180)
+                        .to_tag("8f7a6c1d2b3e4f50")
+                        .header(HeaderName::Contact, "<sip:bob@127.0.0.1:5060>");
+                    layer.respond(now, new, ringing).unwrap();
+                    id = Some(new);
+                }
+            }
+            id.expect("the INVITE reaches the TU")
+        })
+        .collect()
+}
+
+/// Answers every ringing transaction 486 and lets Timer H end them.
+fn finish(
+    layer: &mut sipwire::transaction::TransactionLayer,
+    now: &mut std::time::Instant,
+    ids: Vec<sipwire::TransactionId>,
+) {
+    let busy = Message::parse(INVITE_461).unwrap().reply(486).to_tag("x").build().unwrap();
+    for id in ids {
+        layer.respond(*now, id, &busy).unwrap();
+    }
+    *now += std::time::Duration::from_secs(33);
+    layer.handle_timeout(*now);
+    while layer.poll_output().is_some() {}
+    assert!(layer.is_empty());
+}
+
+#[test]
+fn a_ringing_invite_server_transaction_holds_under_1_kib_and_nothing_once_it_ends() {
+    use sipwire::transaction::{LayerConfig, TransactionLayer};
+    const N: usize = 1000;
+    #[allow(clippy::disallowed_methods)] // the virtual clock's epoch
+    let mut now = std::time::Instant::now();
+    let start = LIVE.with(Cell::get);
+    let mut layer = TransactionLayer::new(LayerConfig::default());
+    let ids = ring(&mut layer, now, N);
+    // Everything the layer holds, over N: the slab slot, the stored 180, the table and timer
+    // entries, and the slack of every growable table at this size.
+    let held = LIVE.with(Cell::get)
+        - start
+        - (ids.capacity() * size_of::<sipwire::TransactionId>()) as isize;
+    let per_transaction = held / N as isize;
+    println!("{per_transaction} B per ringing INVITE server transaction ({N} live)");
+    assert!(per_transaction <= 1024, "{per_transaction} B per ringing INVITE transaction");
+    assert!(per_transaction > 300, "{per_transaction} B: is the 180 really stored?");
+    finish(&mut layer, &mut now, ids);
+    // The tables keep their capacity, like any Vec; a second round leaves exactly that.
+    let baseline = LIVE.with(Cell::get);
+    let ids = ring(&mut layer, now, N);
+    finish(&mut layer, &mut now, ids);
+    assert_eq!(LIVE.with(Cell::get), baseline, "bytes left once every transaction ended");
 }

@@ -11,11 +11,12 @@ mod targets;
 /// A fuzz target function: panics when an invariant breaks.
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 4] = [
+const TARGETS: [(&str, Target); 5] = [
     ("parse_datagram", targets::parse_datagram),
     ("parse_stream", targets::parse_stream),
     ("parse_uri", targets::parse_uri),
     ("roundtrip", targets::roundtrip),
+    ("transaction_ops", targets::transaction_ops),
 ];
 
 fn corpus_root() -> PathBuf {
