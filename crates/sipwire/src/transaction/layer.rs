@@ -881,5 +881,7 @@ mod tests {
         let (slot, entry) = (size_of::<Slot>(), size_of::<Entry>());
         println!("slot {slot} B, entry {entry} B");
         assert!(slot <= 336, "slot grew to {slot} B");
+        let output = size_of::<crate::Output<super::TxEvent>>();
+        assert!(output <= 96, "an output grew to {output} B");
     }
 }
