@@ -26,6 +26,15 @@
 //! [`ladder`](World::ladder) and the same [`pcap`](World::pcap), on every run. Print the
 //! seed when a seeded test fails and the failure can be replayed.
 //!
+//! ## The real transaction layer
+//!
+//! [`layer`] makes `sipwire`'s [`TransactionLayer`](sipwire::transaction::TransactionLayer)
+//! a node as it is, and wraps it in [`layer::Agent`], a simple transaction user that
+//! answers, ACKs, CANCELs and records what reached it — so that whole exchanges between
+//! real layers can run over lossy links and be checked against RFC 3261 and RFC 6026. The
+//! [`script`] nodes stay for the other side of one-sided tests: a silent [`Sink`](script::Sink),
+//! a [`Scripted`](script::Scripted) peer.
+//!
 //! ## Seeing what happened
 //!
 //! [`World::trace`] lists every datagram sent, delivered and dropped (with a
@@ -67,6 +76,7 @@
 #![deny(missing_docs)]
 
 mod ladder;
+pub mod layer;
 mod link;
 mod node;
 mod pcap;

@@ -454,3 +454,32 @@ fn the_automatic_100_comes_at_200ms_through_the_layer_and_poll_timeout_is_exact(
     assert_eq!(drain(&mut l).0.iter().map(status_of).collect::<Vec<_>>(), [100]);
     assert_eq!(l.poll_timeout(), None, "nothing left armed while the TU decides");
 }
+
+#[test]
+fn a_cancelled_invite_gives_up_64_t1_after_the_cancel_without_a_final_response() {
+    let t0 = epoch();
+    let mut l = layer();
+    let target = Target::new(addr("192.0.2.9:5060"), Transport::Udp);
+    let inv = RequestBuilder::new(&Method::Invite, "sip:bob@192.0.2.9")
+        .header(HeaderName::From, "<sip:alice@example.com>;tag=a1")
+        .header(HeaderName::To, "<sip:bob@example.com>")
+        .header(HeaderName::CallId, "c@x")
+        .cseq(1, &Method::Invite);
+    let id = l.send_request(t0, inv, target, "192.0.2.1").unwrap();
+    let sent = Message::parse(&drain(&mut l).0[0].payload[..]).unwrap();
+    let ringing = sent.reply(180).to_tag("r").build().unwrap();
+    let _ = feed(&mut l, t0, "192.0.2.9:5060", ringing.as_bytes().to_vec());
+    let at = t0 + Duration::from_secs(10);
+    l.cancel(at, id).unwrap();
+    let _ = drain(&mut l);
+    // §9.1: no final response within 64·T1 of the CANCEL, the INVITE transaction gives up
+    // (rather than waiting for Timer C's 180 s).
+    l.handle_timeout(at + Duration::from_millis(31_999));
+    assert!(
+        drain(&mut l).1.iter().all(|e| !matches!(e, TxEvent::Timeout { id: x, .. } if *x == id))
+    );
+    l.handle_timeout(at + Duration::from_secs(32));
+    let (_, ev) = drain(&mut l);
+    assert!(ev.contains(&TxEvent::Timeout { id, timer: sipwire::transaction::Timer::C }), "{ev:?}");
+    assert_eq!(l.state(id), None);
+}

@@ -21,7 +21,7 @@
 //! ```
 //!
 //! Timer C is this crate's bound on Proceeding (see [`Timers::timer_c`]); RFC 3261 leaves
-//! it to the TU.
+//! it to the TU. Once the TU has sent a CANCEL, it is brought forward to 64·T1 (§9.1).
 
 use std::time::Instant;
 
@@ -185,6 +185,14 @@ impl InviteClient {
                 (S::Accepted | S::Completed, SlotKind::Lifetime) => self.terminate(out),
                 _ => self.timers.clear(),
             }
+        }
+    }
+
+    /// The TU sent a CANCEL for this INVITE: if no final response arrives within 64·T1, the
+    /// transaction gives up (§9.1), reporting Timer C.
+    pub fn cancelled(&mut self, now: Instant, timers: &Timers) {
+        if self.state == InviteClientState::Proceeding {
+            self.timers.shorten_lifetime(now, timers.t1x64());
         }
     }
 

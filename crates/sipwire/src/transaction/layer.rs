@@ -420,6 +420,13 @@ impl TransactionLayer {
         let mut buf = Vec::new();
         cancel.write_to(&mut buf)?;
         let id = self.start_client(now, &Method::Cancel, branch, Bytes::from(buf), target);
+        let timers = self.config.timers;
+        if let Some(e) = entry_mut(&mut self.slots, invite.slot, invite.generation)
+            && let Machine::InviteClient(m) = &mut e.machine
+        {
+            m.cancelled(now, &timers);
+            self.settle(invite.slot);
+        }
         self.clean_heap();
         Ok(id)
     }

@@ -415,13 +415,24 @@ impl Slots {
         }
     }
 
+    /// Arms the retransmission slot. A zero interval (T1 or T2 configured as zero) is taken
+    /// as 1 ms: a timer due at `now` would fire again in the same `handle_timeout`, forever.
     pub(crate) fn start_retransmit(&mut self, now: Instant, interval: Duration) {
-        self.interval = interval;
-        self.retransmit = now.checked_add(interval);
+        self.interval = interval.max(MIN_INTERVAL);
+        self.retransmit = now.checked_add(self.interval);
     }
 
     pub(crate) fn start_lifetime(&mut self, now: Instant, after: Duration) {
         self.lifetime = now.checked_add(after);
+    }
+
+    /// Brings the lifetime deadline forward to `now + after` if that is sooner.
+    pub(crate) fn shorten_lifetime(&mut self, now: Instant, after: Duration) {
+        let at = now.checked_add(after);
+        self.lifetime = match (self.lifetime, at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 
     /// Which slot is due at `now`: the retransmission one first, so that a retransmission
@@ -441,6 +452,9 @@ impl Slots {
         self.lifetime = None;
     }
 }
+
+/// The shortest retransmission interval a machine arms.
+const MIN_INTERVAL: Duration = Duration::from_millis(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SlotKind {
