@@ -129,5 +129,38 @@ fn non_invite_server_lifecycle(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, invite_server_lifecycle, non_invite_server_lifecycle);
+/// `invite-461` with its branch made unique by `i` (same length).
+fn invite_numbered(i: usize) -> Vec<u8> {
+    const BRANCH: &[u8] = b"abcdef0123456789";
+    let mut bytes = INVITE.to_vec();
+    let at = bytes.windows(BRANCH.len()).position(|w| w == BRANCH).expect("branch");
+    bytes[at..at + BRANCH.len()].copy_from_slice(format!("{i:016x}").as_bytes());
+    bytes
+}
+
+/// Matching cost as the table grows: a retransmitted INVITE (parse, match, re-send the 180)
+/// against a layer holding 1 or 100 000 ringing INVITE server transactions.
+fn match_in_large_table(c: &mut Criterion) {
+    let mut group = c.benchmark_group("retransmission_match");
+    for live in [1usize, 100_000] {
+        let mut layer = tx_sipwire::Sipwire::new();
+        let invites: Vec<bytes::Bytes> = (0..live).map(|i| invite_numbered(i).into()).collect();
+        for invite in &invites {
+            let ringing = layer.invite_ringing(invite, &mut discard);
+            drop(ringing.request);
+        }
+        assert_eq!(layer.len(), live);
+        let mut i = 0;
+        group.bench_function(format!("sipwire/{live}_live"), |b| {
+            b.iter(|| {
+                i = (i + 7919) % live;
+                let sent = layer.retransmission(invites[i].clone());
+                assert_eq!(sent, 1, "the 180 is re-sent");
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, invite_server_lifecycle, non_invite_server_lifecycle, match_in_large_table);
 criterion_main!(benches);

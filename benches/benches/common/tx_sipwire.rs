@@ -155,6 +155,19 @@ impl Sipwire {
         assert_eq!(self.layer.len(), 0, "sipwire: non-INVITE transaction not dropped");
     }
 
+    /// Feeds one datagram and sends whatever the layer answers; returns how many it sent.
+    pub fn retransmission(&mut self, datagram: Bytes) -> usize {
+        self.layer.handle_datagram(self.now, self.peer, Transport::Udp, datagram);
+        let mut sent = 0;
+        while let Some(output) = self.layer.poll_output() {
+            if let Output::Transmit(t) = output {
+                std::hint::black_box(&t.payload);
+                sent += 1;
+            }
+        }
+        sent
+    }
+
     /// Ends a ringing transaction: a final response, then its timers run out.
     pub fn finish(&mut self, id: TransactionId, final_response: &Message) {
         self.layer.respond(self.now, id, final_response).expect("sipwire: final");

@@ -160,15 +160,33 @@ struct Extra {
 }
 
 impl Extra {
+    /// Adds a header named by a string: the name is checked and looked up.
     fn header(&mut self, name: &[u8], value: &[u8]) {
+        if self.error.is_none()
+            && let Err(e) = check_name(name)
+        {
+            self.error = Some(e);
+        }
+        self.push(HeaderName::from_bytes(name), name, value);
+    }
+
+    /// Adds a header named by the enum: nothing to look up.
+    fn known(&mut self, name: HeaderName, value: &[u8]) {
+        if name == HeaderName::Other {
+            self.error.get_or_insert(BuildError::HeaderName);
+        }
+        self.push(name, name_of(name), value);
+    }
+
+    fn push(&mut self, known: HeaderName, name: &[u8], value: &[u8]) {
         if self.error.is_some() {
             return;
         }
-        if let Err(e) = check_name(name).and_then(|()| check_value(value)) {
+        if let Err(e) = check_value(value) {
             self.error = Some(e);
             return;
         }
-        if HeaderName::from_bytes(name) == HeaderName::ContentLength {
+        if known == HeaderName::ContentLength {
             self.error = Some(BuildError::ContentLength);
             return;
         }
@@ -184,7 +202,7 @@ impl Extra {
 
     fn body(&mut self, content_type: &str, body: Bytes) {
         if !content_type.is_empty() {
-            self.header(b"Content-Type", content_type.as_bytes());
+            self.known(HeaderName::ContentType, content_type.as_bytes());
         }
         self.body = Some(body);
     }
@@ -232,7 +250,7 @@ macro_rules! extra_methods {
         /// Adds a header line. [`HeaderName::Other`] has no spelling and is refused: use
         /// `header_named` for extension headers.
         pub fn header(mut self, name: HeaderName, value: impl AsRef<[u8]>) -> Self {
-            self.extra.header(name_of(name), value.as_ref());
+            self.extra.known(name, value.as_ref());
             self
         }
 
@@ -385,8 +403,18 @@ pub struct ResponseBuilder<'r> {
     extra: Extra,
 }
 
-const COPIED: [HeaderName; 5] =
-    [HeaderName::Via, HeaderName::From, HeaderName::To, HeaderName::CallId, HeaderName::CSeq];
+/// The spelling of a header a response copies from its request (§8.2.6.2), or `None` for
+/// the headers it does not copy.
+const fn copied(name: HeaderName) -> Option<&'static [u8]> {
+    match name {
+        HeaderName::Via => Some(b"Via"),
+        HeaderName::From => Some(b"From"),
+        HeaderName::To => Some(b"To"),
+        HeaderName::CallId => Some(b"Call-ID"),
+        HeaderName::CSeq => Some(b"CSeq"),
+        _ => None,
+    }
+}
 
 impl<'r> ResponseBuilder<'r> {
     extra_methods!();
@@ -436,10 +464,8 @@ impl<'r> ResponseBuilder<'r> {
         out.put_slice(self.reason.unwrap_or(reason_phrase(self.code)).as_bytes());
         out.put_slice(b"\r\n");
         for field in self.request.headers() {
-            if !COPIED.contains(&field.name()) {
-                continue;
-            }
-            out.put_slice(name_of(field.name()));
+            let Some(name) = copied(field.name()) else { continue };
+            out.put_slice(name);
             out.put_slice(b": ");
             out.put_slice(field.value());
             if let Some(tag) = self.tag_for(&field) {
@@ -465,8 +491,8 @@ impl<'r> ResponseBuilder<'r> {
         let reason = self.reason.unwrap_or(reason_phrase(self.code)).len();
         let mut n = b"SIP/2.0 ".len() + digits(usize::from(self.code)) + 1 + reason + 2;
         for field in self.request.headers() {
-            if COPIED.contains(&field.name()) {
-                n += name_of(field.name()).len() + 2 + field.value().len() + 2;
+            if let Some(name) = copied(field.name()) {
+                n += name.len() + 2 + field.value().len() + 2;
                 if let Some(tag) = self.tag_for(&field) {
                     n += b";tag=".len() + tag.len();
                 }

@@ -502,15 +502,15 @@ impl TransactionLayer {
                 transport,
             });
         }
-        let rport = via.rport();
-        let target = response_target(&via, rport.is_some(), source, transport);
+        let (rport, maddr) = rport_and_maddr(&via);
+        let target = response_target(&via, rport, maddr, source, transport);
         if self.live >= self.config.max_transactions {
             self.scratch = material;
             self.overloaded(&request, target);
             return self.discard(Discard::Overloaded, source);
         }
         // §18.2.1 and RFC 3581 §4: note where the request really came from.
-        let rport = rport.map(|_| source.port()).filter(|_| !transport.is_reliable());
+        let rport = rport.then_some(source.port()).filter(|_| !transport.is_reliable());
         let received =
             (rport.is_some() || !key::host_is(&via.host, source.ip())).then_some(source.ip());
         let cancels = if method == Method::Cancel {
@@ -815,12 +815,31 @@ fn self_hash(slots: &[Slot], slot: u32, merge: bool) -> u64 {
 /// transport, back on the flow it came in on; to `maddr` when the Via names one; with
 /// `rport`, to the source address and port; otherwise to the source address (the
 /// `received` value) and the sent-by port.
-fn response_target(via: &Via<'_>, rport: bool, source: SocketAddr, transport: Transport) -> Target {
+/// Reads `rport` (present or not) and `maddr` in one pass over the Via's parameters.
+fn rport_and_maddr<'a>(via: &Via<'a>) -> (bool, Option<&'a str>) {
+    let (mut rport, mut maddr) = (false, None);
+    for p in via.params.iter() {
+        if p.name.eq_ignore_ascii_case("rport") {
+            rport = true;
+        } else if p.name.eq_ignore_ascii_case("maddr") {
+            maddr = p.value;
+        }
+    }
+    (rport, maddr)
+}
+
+fn response_target(
+    via: &Via<'_>,
+    rport: bool,
+    maddr: Option<&str>,
+    source: SocketAddr,
+    transport: Transport,
+) -> Target {
     if transport.is_reliable() {
         return Target::new(source, transport);
     }
     let default_port = transport.default_port();
-    if let Some(maddr) = via.maddr().and_then(|m| m.trim_matches(['[', ']']).parse::<IpAddr>().ok())
+    if let Some(maddr) = maddr.and_then(|m| m.trim_matches(['[', ']']).parse::<IpAddr>().ok())
     {
         return Target::new(SocketAddr::new(maddr, via.port.unwrap_or(default_port)), transport);
     }
