@@ -162,5 +162,10 @@ fn match_in_large_table(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, invite_server_lifecycle, non_invite_server_lifecycle, match_in_large_table);
+criterion_group!(
+    benches,
+    invite_server_lifecycle,
+    non_invite_server_lifecycle,
+    match_in_large_table
+);
 criterion_main!(benches);

@@ -839,8 +839,7 @@ fn response_target(
         return Target::new(source, transport);
     }
     let default_port = transport.default_port();
-    if let Some(maddr) = maddr.and_then(|m| m.trim_matches(['[', ']']).parse::<IpAddr>().ok())
-    {
+    if let Some(maddr) = maddr.and_then(|m| m.trim_matches(['[', ']']).parse::<IpAddr>().ok()) {
         return Target::new(SocketAddr::new(maddr, via.port.unwrap_or(default_port)), transport);
     }
     if rport {
