@@ -553,7 +553,7 @@ impl TransactionLayer {
         if method == Method::Cancel && cancels.is_none() {
             // §9.2: no transaction to cancel; answer 481 from the CANCEL's own transaction
             // so that its retransmissions are absorbed.
-            let _ = self.respond_inner(now, id, request.reply(481));
+            let _ = self.respond(now, id, request.reply(481));
             return self.discard(Discard::UnmatchedCancel, source);
         }
         self.out.event(TxEvent::Request {
@@ -593,26 +593,6 @@ impl TransactionLayer {
             }
         }
         self.settle(slot);
-    }
-
-    fn respond_inner(
-        &mut self,
-        now: Instant,
-        id: TransactionId,
-        r: impl IntoResponse,
-    ) -> Result<(), TxError> {
-        let timers = self.config.timers;
-        let out = &mut self.out;
-        let Some(e) = self.slots.get_mut(id.slot()).and_then(|s| s.entry.as_mut()) else {
-            return Err(TxError::NoSuchTransaction);
-        };
-        let result = match &mut e.machine {
-            Machine::NonInviteServer(m) => m.respond(now, r, &timers, out),
-            Machine::InviteServer(m) => m.respond(now, r, &timers, out),
-            _ => Err(TxError::WrongKind),
-        };
-        self.settle(id.slot);
-        result
     }
 
     /// Answers 503 with Retry-After without creating a transaction.
