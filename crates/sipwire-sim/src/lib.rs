@@ -75,6 +75,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod endpoint;
 mod ladder;
 pub mod layer;
 mod link;

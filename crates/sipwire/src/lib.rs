@@ -68,11 +68,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod dialog;
+mod endpoint;
 pub mod message;
 mod rng;
 pub mod transaction;
 pub mod transport;
+pub mod ua;
 
+pub use endpoint::{Endpoint, Input};
 pub use message::{
     BuildError, CSeq, ErrorKind, Frame, HeaderField, HeaderKey, HeaderName, IntoBuffer,
     KeepAliveRole, Limits, Message, MessageKind, Method, ParseError, ParseOptions, RAck,

@@ -796,7 +796,7 @@ fn self_hash(slots: &[Slot], slot: u32, merge: bool) -> u64 {
 /// `rport`, to the source address and port; otherwise to the source address (the
 /// `received` value) and the sent-by port.
 /// Reads `rport` (present or not) and `maddr` in one pass over the Via's parameters.
-fn rport_and_maddr<'a>(via: &Via<'a>) -> (bool, Option<&'a str>) {
+pub(crate) fn rport_and_maddr<'a>(via: &Via<'a>) -> (bool, Option<&'a str>) {
     let (mut rport, mut maddr) = (false, None);
     for p in via.params.iter() {
         if p.name.eq_ignore_ascii_case("rport") {
@@ -808,7 +808,7 @@ fn rport_and_maddr<'a>(via: &Via<'a>) -> (bool, Option<&'a str>) {
     (rport, maddr)
 }
 
-fn response_target(
+pub(crate) fn response_target(
     via: &Via<'_>,
     rport: bool,
     maddr: Option<&str>,

@@ -30,7 +30,7 @@ use crate::transport::{Output, Transmit, Transport};
 
 mod invite_client;
 mod invite_server;
-mod key;
+pub(crate) mod key;
 mod layer;
 mod non_invite_client;
 mod non_invite_server;
@@ -38,6 +38,7 @@ mod non_invite_server;
 pub use invite_client::{InviteClient, InviteClientState};
 pub use invite_server::{InviteServer, InviteServerState};
 pub use layer::{IntoRequest, LayerConfig, TransactionLayer, TxState};
+pub(crate) use layer::{response_target, rport_and_maddr};
 pub use non_invite_client::{NonInviteClient, NonInviteClientState};
 pub use non_invite_server::{NonInviteServer, NonInviteServerState};
 
@@ -280,6 +281,11 @@ pub enum Discard {
     AckBeforeFinal,
     /// The table is full; the request was answered 503 with Retry-After.
     Overloaded,
+    /// An ACK that matches no dialog (the user-agent core's verdict; the layer passes
+    /// every unmatched ACK up).
+    NoDialog,
+    /// An ACK in a dialog whose CSeq is not the INVITE's it should acknowledge.
+    AckMismatch,
 }
 
 /// Why a command to a transaction was refused: always a caller mistake.
@@ -380,6 +386,15 @@ impl IntoResponse for &crate::ResponseBuilder<'_> {
         let mut buf = Vec::with_capacity(self.encoded_len());
         self.write_to(&mut buf)?;
         Ok((self.code(), Bytes::from(buf)))
+    }
+}
+
+impl IntoResponse for (u16, Bytes) {
+    /// A response already serialized, with its status code: how a TU retransmits a 2xx or
+    /// a reliable provisional without building it again.
+    fn into_response(self) -> Result<(u16, Bytes), TxError> {
+        class(self.0)?;
+        Ok(self)
     }
 }
 
