@@ -157,7 +157,8 @@ pub struct InviteUserAgentServer {
     /// The RSeq the next reliable provisional gets.
     next_rseq: u32,
     first_rseq: u32,
-    /// Reliable provisionals with RSeq below this were acknowledged.
+    /// Reliable provisionals with RSeq below this were acknowledged (or abandoned by the
+    /// 2xx): a PRACK for one of them is answered 200.
     acked_below: u32,
     reliable: Option<Reliable>,
     queued: VecDeque<(u32, u16, Bytes, bool)>,
@@ -543,8 +544,11 @@ impl InviteUserAgentServer {
     }
 
     fn send_success(&mut self, now: Instant, code: u16, bytes: Bytes, ctx: &mut Ctx<'_>) {
-        // Unacknowledged reliable provisionals without a body are abandoned (RFC 3262 §3).
-        self.reliable = None;
+        // Unacknowledged reliable provisionals without a body are abandoned (RFC 3262 §3);
+        // a PRACK that still comes for the one sent is answered 200.
+        if let Some(r) = self.reliable.take() {
+            self.acked_below = r.rseq.wrapping_add(1);
+        }
         self.queued.clear();
         self.no_answer = None;
         self.expires = None;
