@@ -4,8 +4,11 @@
 //! reads no clock, spawns nothing and draws no OS randomness: it consumes bytes plus `now`
 //! and emits bytes to send, events and its next deadline. Same inputs, same outputs.
 //!
-//! This release holds the message layer and the transaction layer; the dialog and
-//! user-agent layers build on them.
+//! Most applications use one type: [`Endpoint`], which wires the layers below into a
+//! user agent (its docs show the loop). `ep.invitation(id)` returns an [`ua::Invitation`],
+//! SIP.js's incoming-call API (`progress`, `accept`, `reject`, `redirect`, `bye`,
+//! `dispose`) as a view borrowed from the endpoint. The layers are public too, for those who
+//! build their own user agent:
 //!
 //! The message layer:
 //!
