@@ -159,7 +159,7 @@ fn a_stale_cseq_in_the_dialog_gets_500() {
     let mut h = established();
     h.ack();
     h.settle();
-    h.bye(1);
+    h.bye(0); // below the INVITE's CSeq 1 (§12.2.2: "lower than" is out of order)
     h.settle();
     assert_eq!(h.codes().last(), Some(&500));
     assert_eq!(h.state(), Some(InvitationState::Established));

@@ -15,8 +15,8 @@ use crate::message::{HeaderName, Message, Method, ParseError, ParseOptions};
 use crate::rng::Rng;
 use crate::transaction::key::KeyHasher;
 use crate::transaction::{
-    Discard, LayerConfig, Target, TransactionId, TransactionLayer, TxEvent, response_target,
-    rport_and_maddr,
+    Discard, LayerConfig, Target, TransactionId, TransactionLayer, TxEvent, received_params,
+    response_target, rport_and_maddr,
 };
 use crate::transport::{Output, Transmit, Transport};
 use crate::ua::{
@@ -380,6 +380,14 @@ impl Endpoint {
             return; // a keep-alive (RFC 5626 §3.5.1)
         }
         match Message::parse_with(payload.clone(), &self.parse) {
+            // Without a readable top Via the transaction layer cannot match the request or
+            // know where to answer: answer it here if its sent-by can be read.
+            Ok(message) if message.is_request() && message.top_via().is_err() => {
+                let e = message.top_via().err();
+                if let Some(e) = e {
+                    self.unparseable(&payload, e, source, transport);
+                }
+            }
             Ok(message) => self.layer.handle_message(now, message, source, transport),
             Err(e) => self.unparseable(&payload, e, source, transport),
         }
@@ -394,22 +402,24 @@ impl Endpoint {
         source: SocketAddr,
         transport: Transport,
     ) {
+        let max = self.parse.limits.max_message_size;
         let answered = e.status_hint().and_then(|code| {
-            let request = salvage(payload, self.parse.limits.max_message_size)?;
+            // The top Via decoded whole, or else its sent-by alone (RFC 4475 §3.1.2.1).
+            let request = salvage(payload, max, false)
+                .filter(|r| r.top_via().is_ok())
+                .or_else(|| salvage(payload, max, true))?;
             let via = request.top_via().ok()?;
             let (rport, maddr) = rport_and_maddr(&via);
             let target = response_target(&via, rport, maddr, source, transport);
+            let (received, rport) = received_params(&via, rport, source, transport);
+            let request = request.with_top_via_params(received, rport)?;
             let tag = self.token();
             let (_, bytes) = crate::transaction::IntoResponse::into_response(
                 request.reply(code).reason(e.reason_phrase()).to_tag(&tag),
             )
             .ok()?;
-            self.out.push_back(Output::Transmit(Transmit::new(
-                target.addr,
-                target.transport,
-                bytes,
-                None,
-            )));
+            let transmit = Transmit::new(target.addr, target.transport, bytes, None);
+            self.out.push_back(Output::Transmit(transmit));
             Some(())
         });
         if answered.is_none() {
@@ -522,27 +532,28 @@ impl Endpoint {
         }
         match method {
             Method::Invite => self.new_invitation(now, tx, request, source, transport),
-            Method::Options => {
-                let (allow, accept, supported) = (
-                    self.config.allow_header(),
-                    self.config.accept_header(),
-                    self.config.supported_header(),
-                );
-                let mut headers = vec![
-                    (HeaderName::Allow, allow.as_str()),
-                    (HeaderName::Accept, accept.as_str()),
-                ];
-                if !supported.is_empty() {
-                    headers.push((HeaderName::Supported, supported.as_str()));
-                }
-                self.answer(now, tx, &request, 200, None, &headers);
-            }
+            Method::Options => self.answer_options(now, tx, &request),
             // BYE and PRACK need a dialog; an allowed method with no handler gets 501.
             Method::Bye | Method::Prack => {
                 self.answer(now, tx, &request, 481, None, &[]);
             }
             _ => self.answer(now, tx, &request, 501, None, &[]),
         }
+    }
+
+    /// OPTIONS (§11.2): 200 with what we allow, accept and support.
+    fn answer_options(&mut self, now: Instant, tx: TransactionId, request: &Message) {
+        let (allow, accept, supported) = (
+            self.config.allow_header(),
+            self.config.accept_header(),
+            self.config.supported_header(),
+        );
+        let mut headers =
+            vec![(HeaderName::Allow, allow.as_str()), (HeaderName::Accept, accept.as_str())];
+        if !supported.is_empty() {
+            headers.push((HeaderName::Supported, supported.as_str()));
+        }
+        self.answer(now, tx, request, 200, None, &headers);
     }
 
     /// Finds the live dialog `request` belongs to, by Call-ID and tags (§12.2.2), before
@@ -590,10 +601,7 @@ impl Endpoint {
         match method {
             Method::Bye => self.with_slot(slot, |call, ctx| call.on_bye(now, tx, request, ctx)),
             Method::Prack => self.with_slot(slot, |call, ctx| call.on_prack(now, tx, request, ctx)),
-            Method::Options => {
-                let allow = self.config.allow_header();
-                self.answer(now, tx, request, 200, None, &[(HeaderName::Allow, &allow)]);
-            }
+            Method::Options => self.answer_options(now, tx, request),
             // re-INVITE, UPDATE and the other mid-dialog requests are not taken yet.
             _ => self.answer(now, tx, request, 501, None, &[]),
         }
@@ -702,8 +710,9 @@ fn dialog_hash(calls: &[CallSlot], slot: u32) -> u64 {
 
 /// Rebuilds, from the raw header lines of a message the parser refused, a request that
 /// holds just its Via, From, To, Call-ID and CSeq, so that the refusal can be answered.
-/// `None` unless each is there (From, To, Call-ID and CSeq exactly once).
-fn salvage(payload: &[u8], max: usize) -> Option<Message> {
+/// `None` unless each is there (From, To, Call-ID and CSeq exactly once). With
+/// `sent_by_only`, the first Via keeps only what precedes its first `;` or `,`.
+fn salvage(payload: &[u8], max: usize, sent_by_only: bool) -> Option<Message> {
     let bytes = payload.get(..payload.len().min(max))?;
     let start = bytes.iter().position(|b| !matches!(b, b'\r' | b'\n'))?;
     let mut lines =
@@ -747,9 +756,15 @@ fn salvage(payload: &[u8], max: usize) -> Option<Message> {
             *count += 1;
         }
         current = Some(name);
+        let mut value = line.get(colon + 1..)?.trim_ascii();
+        if sent_by_only && name == HeaderName::Via && vias == 1 {
+            let end = value.iter().position(|b| matches!(b, b';' | b',')).unwrap_or(value.len());
+            value = value.get(..end)?.trim_ascii();
+            current = None; // a continuation line would belong to the cut-off part
+        }
         out.extend_from_slice(name.as_str()?.as_bytes());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(line.get(colon + 1..)?.trim_ascii());
+        out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     }
     if vias == 0 || seen != [1; 4] {

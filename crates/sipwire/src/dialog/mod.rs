@@ -44,25 +44,33 @@ pub struct Dialog {
 /// Why an in-dialog request is refused before its method is looked at (§12.2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OrderError {
-    /// The CSeq is lower than or equal to the last one seen: answer 500.
+    /// The CSeq is lower than the last one seen: answer 500.
     StaleCSeq,
 }
 
 impl Dialog {
     /// Builds the dialog the UAS creates for `request` (§12.1.1), with `local_tag` as its To
     /// tag. `None` if the request lacks what a dialog needs (Call-ID, From, To, CSeq, or a
-    /// SIP/SIPS Contact).
+    /// SIP/SIPS Contact — an RFC 2543 request without one is reached at its From URI).
     pub(crate) fn from_request(request: &Message, local_tag: &str, local_seq: u32) -> Option<Self> {
         let call_id = request.call_id().ok()?;
         let remote_tag = request.from_tag().ok()?.unwrap_or("");
         let to = request.header(HeaderName::To)?;
         let from = request.header(HeaderName::From)?;
         let cseq = request.cseq().ok()?;
-        let target = match request.contacts().next()? {
-            Ok(crate::message::Contact::Addr(a)) => match a.uri {
+        let target = match request.contacts().next() {
+            Some(Ok(crate::message::Contact::Addr(a))) => match a.uri {
                 Uri::Sip(_) => a.uri.as_str(),
                 _ => return None,
             },
+            // An RFC 2543 peer (no magic cookie) may leave Contact out: its From URI is
+            // where it can be reached (RFC 4475 §3.4.1 asks for backward compatibility).
+            None if !request.top_via().is_ok_and(|v| v.has_magic_cookie()) => {
+                match request.from_header().ok()?.uri {
+                    u @ Uri::Sip(_) => u.as_str(),
+                    _ => return None,
+                }
+            }
             _ => return None,
         };
         let secure = matches!(request.request_uri(), Some(Uri::Sip(u)) if u.secure);
@@ -159,7 +167,7 @@ impl Dialog {
         if matches!(cseq.method, Method::Ack | Method::Cancel) {
             return Ok(());
         }
-        if cseq.seq <= self.remote_seq {
+        if cseq.seq < self.remote_seq {
             return Err(OrderError::StaleCSeq);
         }
         self.remote_seq = cseq.seq;
@@ -321,7 +329,7 @@ mod tests {
             )
             .expect("parses")
         };
-        assert_eq!(d.check_remote_seq(&req("7 BYE")), Err(OrderError::StaleCSeq));
+        assert_eq!(d.check_remote_seq(&req("6 BYE")), Err(OrderError::StaleCSeq));
         assert_eq!(d.check_remote_seq(&req("7 ACK")), Ok(()));
         assert_eq!(d.check_remote_seq(&req("8 BYE")), Ok(()));
         assert_eq!(d.remote_seq(), 8);

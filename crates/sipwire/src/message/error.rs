@@ -181,6 +181,7 @@ impl ParseError {
             ErrorKind::CSeqMethodMismatch => "Bad Request - CSeq Method Mismatch",
             ErrorKind::Uri => "Bad Request - Bad Request-URI",
             ErrorKind::Method | ErrorKind::StartLine => "Bad Request - Bad Request-Line",
+            ErrorKind::Incomplete => "Bad Request - Unterminated Header Section",
             _ => "Bad Request",
         }
     }

@@ -351,39 +351,39 @@ impl HeaderName {
     /// A 400 reason phrase naming a malformed header, e.g. "Bad Via".
     pub(crate) const fn bad_phrase(&self) -> &'static str {
         match self {
-            Self::Via => "Bad Via",
-            Self::From => "Bad From",
-            Self::To => "Bad To",
-            Self::CallId => "Bad Call-ID",
-            Self::CSeq => "Bad CSeq",
-            Self::MaxForwards => "Bad Max-Forwards",
-            Self::Contact => "Bad Contact",
-            Self::Route => "Bad Route",
-            Self::RecordRoute => "Bad Record-Route",
-            Self::ContentLength => "Bad Content-Length",
-            Self::ContentType => "Bad Content-Type",
-            Self::Require => "Bad Require",
-            Self::RAck => "Bad RAck",
-            Self::RSeq => "Bad RSeq",
-            Self::Expires => "Bad Expires",
-            Self::Event => "Bad Event",
-            Self::ReferTo => "Bad Refer-To",
-            Self::SessionExpires => "Bad Session-Expires",
-            _ => "Bad Header",
+            Self::Via => "Bad Request - Bad Via",
+            Self::From => "Bad Request - Bad From",
+            Self::To => "Bad Request - Bad To",
+            Self::CallId => "Bad Request - Bad Call-ID",
+            Self::CSeq => "Bad Request - Bad CSeq",
+            Self::MaxForwards => "Bad Request - Bad Max-Forwards",
+            Self::Contact => "Bad Request - Bad Contact",
+            Self::Route => "Bad Request - Bad Route",
+            Self::RecordRoute => "Bad Request - Bad Record-Route",
+            Self::ContentLength => "Bad Request - Bad Content-Length",
+            Self::ContentType => "Bad Request - Bad Content-Type",
+            Self::Require => "Bad Request - Bad Require",
+            Self::RAck => "Bad Request - Bad RAck",
+            Self::RSeq => "Bad Request - Bad RSeq",
+            Self::Expires => "Bad Request - Bad Expires",
+            Self::Event => "Bad Request - Bad Event",
+            Self::ReferTo => "Bad Request - Bad Refer-To",
+            Self::SessionExpires => "Bad Request - Bad Session-Expires",
+            _ => "Bad Request - Bad Header",
         }
     }
 
     /// A 400 reason phrase naming a missing header, e.g. "Missing Call-ID".
     pub(crate) const fn missing_phrase(&self) -> &'static str {
         match self {
-            Self::Via => "Missing Via",
-            Self::From => "Missing From",
-            Self::To => "Missing To",
-            Self::CallId => "Missing Call-ID",
-            Self::CSeq => "Missing CSeq",
-            Self::ContentLength => "Missing Content-Length",
-            Self::Contact => "Missing Contact",
-            _ => "Missing Header",
+            Self::Via => "Bad Request - Missing Via",
+            Self::From => "Bad Request - Missing From",
+            Self::To => "Bad Request - Missing To",
+            Self::CallId => "Bad Request - Missing Call-ID",
+            Self::CSeq => "Bad Request - Missing CSeq",
+            Self::ContentLength => "Bad Request - Missing Content-Length",
+            Self::Contact => "Bad Request - Missing Contact",
+            _ => "Bad Request - Missing Header",
         }
     }
 }

@@ -509,10 +509,7 @@ impl TransactionLayer {
             self.overloaded(&request, target);
             return self.discard(Discard::Overloaded, source);
         }
-        // §18.2.1 and RFC 3581 §4: note where the request really came from.
-        let rport = rport.then_some(source.port()).filter(|_| !transport.is_reliable());
-        let received =
-            (rport.is_some() || !key::host_is(&via.host, source.ip())).then_some(source.ip());
+        let (received, rport) = received_params(&via, rport, source, transport);
         let cancels = if method == Method::Cancel {
             let mut target_key = Material::new();
             key::server(&request, &via, &Method::Invite, &mut target_key)
@@ -553,7 +550,8 @@ impl TransactionLayer {
         if method == Method::Cancel && cancels.is_none() {
             // §9.2: no transaction to cancel; answer 481 from the CANCEL's own transaction
             // so that its retransmissions are absorbed.
-            let _ = self.respond(now, id, request.reply(481));
+            let tag = self.tag();
+            let _ = self.respond(now, id, request.reply(481).to_tag(&tag));
             return self.discard(Discard::UnmatchedCancel, source);
         }
         self.out.event(TxEvent::Request {
@@ -599,11 +597,20 @@ impl TransactionLayer {
     fn overloaded(&mut self, request: &Message, target: Target) {
         let mut secs = Vec::with_capacity(10);
         let _ = write!(secs, "{}", self.config.retry_after);
+        // §8.2.7: a stateless response carries a To tag of its own.
+        let tag = self.tag();
         if let Ok((_, bytes)) =
-            request.reply(503).header(HeaderName::RetryAfter, &secs).into_response()
+            request.reply(503).to_tag(&tag).header(HeaderName::RetryAfter, &secs).into_response()
         {
             self.out.transmit(Transmit::new(target.addr, target.transport, bytes, None));
         }
+    }
+
+    /// A To tag for a response the layer sends on its own.
+    fn tag(&mut self) -> String {
+        let mut t = Vec::with_capacity(10);
+        self.rng.push_token(&mut t, 10);
+        String::from_utf8(t).unwrap_or_default()
     }
 
     fn discard(&mut self, reason: Discard, source: SocketAddr) {
@@ -806,6 +813,21 @@ pub(crate) fn rport_and_maddr<'a>(via: &Via<'a>) -> (bool, Option<&'a str>) {
         }
     }
     (rport, maddr)
+}
+
+/// What §18.2.1 and RFC 3581 §4 note in the top Via of a request from `source`: `rport=`
+/// with the source port when asked (unreliable transports), and `received` when the sent-by
+/// is not the source address (or `rport` is set).
+pub(crate) fn received_params(
+    via: &Via<'_>,
+    rport: bool,
+    source: SocketAddr,
+    transport: Transport,
+) -> (Option<IpAddr>, Option<u16>) {
+    let rport = rport.then_some(source.port()).filter(|_| !transport.is_reliable());
+    let received =
+        (rport.is_some() || !key::host_is(&via.host, source.ip())).then_some(source.ip());
+    (received, rport)
 }
 
 pub(crate) fn response_target(

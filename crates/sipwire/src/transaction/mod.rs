@@ -38,7 +38,7 @@ mod non_invite_server;
 pub use invite_client::{InviteClient, InviteClientState};
 pub use invite_server::{InviteServer, InviteServerState};
 pub use layer::{IntoRequest, LayerConfig, TransactionLayer, TxState};
-pub(crate) use layer::{response_target, rport_and_maddr};
+pub(crate) use layer::{received_params, response_target, rport_and_maddr};
 pub use non_invite_client::{NonInviteClient, NonInviteClientState};
 pub use non_invite_server::{NonInviteServer, NonInviteServerState};
 

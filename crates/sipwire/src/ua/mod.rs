@@ -180,6 +180,9 @@ pub struct Config {
     /// Our Contact URI, put in every 18x and 2xx and in our requests (e.g.
     /// `sip:alice@192.0.2.1:5060`).
     pub contact: String,
+    /// Our address of record (`sip:alice@example.com`): the identity of requests we start
+    /// outside a dialog. Defaults to `contact`.
+    pub aor: String,
     /// The `host[:port]` of the Via of our requests (derived from `contact` by
     /// [`Config::new`]).
     pub sent_by: String,
@@ -191,7 +194,8 @@ pub struct Config {
     pub limits: Limits,
     /// Most live transactions; a request beyond gets 503 with Retry-After.
     pub max_transactions: usize,
-    /// Most invitations (ringing, in a call, or just ended); an INVITE beyond gets 503.
+    /// Most invitations (ringing, in a call, or just ended), and so most dialogs (each
+    /// invitation holds at most one); an INVITE beyond gets 503.
     pub max_invitations: usize,
     /// Retry-After, in seconds, of those 503s.
     pub retry_after: u32,
@@ -222,6 +226,7 @@ impl Config {
     pub fn new(contact: &str) -> Self {
         Self {
             contact: contact.to_owned(),
+            aor: contact.trim_matches(['<', '>']).to_owned(),
             sent_by: sent_by_of(contact),
             seed: 0,
             timers: Timers::DEFAULT,
