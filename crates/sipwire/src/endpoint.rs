@@ -21,7 +21,7 @@ use crate::transaction::{
 use crate::transport::{Output, Transmit, Transport};
 use crate::ua::{
     Call, Config, Ctx, Event, Invitation, InvitationError, InvitationId, InvitationState, Owners,
-    Verdict, check_request,
+    Prepared, Verdict, check_request,
 };
 
 /// What the driver feeds an [`Endpoint`].
@@ -113,6 +113,7 @@ struct CallSlot {
 #[derive(Debug)]
 pub struct Endpoint {
     config: Config,
+    prepared: Prepared,
     parse: ParseOptions,
     layer: TransactionLayer,
     out: VecDeque<Output<Event>>,
@@ -141,6 +142,7 @@ impl Endpoint {
         let hasher = KeyHasher::new([rng.next_u64(), rng.next_u64(), rng.next_u64()]);
         Self {
             parse: ParseOptions { limits: config.limits, validate: false },
+            prepared: Prepared::new(&config),
             config,
             layer: TransactionLayer::new(layer),
             out: VecDeque::new(),
@@ -287,6 +289,7 @@ impl Endpoint {
             out: &mut self.out,
             pending: &mut self.pending,
             config: &self.config,
+            prepared: &self.prepared,
             rng: &mut self.rng,
             owners: &mut self.owners,
         };
@@ -301,6 +304,7 @@ impl Endpoint {
             out: &mut self.out,
             pending: &mut self.pending,
             config: &self.config,
+            prepared: &self.prepared,
             rng: &mut self.rng,
             owners: &mut self.owners,
         }
@@ -543,15 +547,11 @@ impl Endpoint {
 
     /// OPTIONS (§11.2): 200 with what we allow, accept and support.
     fn answer_options(&mut self, now: Instant, tx: TransactionId, request: &Message) {
-        let (allow, accept, supported) = (
-            self.config.allow_header(),
-            self.config.accept_header(),
-            self.config.supported_header(),
-        );
+        let p = self.prepared.clone();
         let mut headers =
-            vec![(HeaderName::Allow, allow.as_str()), (HeaderName::Accept, accept.as_str())];
-        if !supported.is_empty() {
-            headers.push((HeaderName::Supported, supported.as_str()));
+            vec![(HeaderName::Allow, p.allow.as_str()), (HeaderName::Accept, p.accept.as_str())];
+        if !p.supported.is_empty() {
+            headers.push((HeaderName::Supported, p.supported.as_str()));
         }
         self.answer(now, tx, request, 200, None, &headers);
     }

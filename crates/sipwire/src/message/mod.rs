@@ -585,8 +585,9 @@ impl Message {
         let base = self.buf.as_ptr() as usize;
         let params = via.params.as_str();
         let params_at = params.as_ptr() as usize - base;
-        let mut out = Vec::with_capacity(self.buf.len() + 64);
-        out.extend_from_slice(self.buf.get(..params_at)?);
+        // The new parameters first, then one buffer of the exact size; the index is moved
+        // rather than rebuilt by a second parse.
+        let mut new_params: Vec<u8> = Vec::with_capacity(params.len() + 48);
         // Copy each parameter as written (quoted values stay quoted) except the two we set.
         let starts: SmallVec<[usize; 8]> = via
             .params
@@ -601,17 +602,47 @@ impl Message {
                 continue;
             }
             let end = starts.get(i + 1).copied().unwrap_or(params.len());
-            out.extend_from_slice(params.as_bytes().get(from..end).unwrap_or_default());
+            new_params.extend_from_slice(params.as_bytes().get(from..end).unwrap_or_default());
         }
         if let Some(ip) = received {
-            let _ = write!(out, ";received={ip}");
+            let _ = write!(new_params, ";received={ip}");
         }
         if let Some(port) = rport {
-            let _ = write!(out, ";rport={port}");
+            let _ = write!(new_params, ";rport={port}");
         }
-        out.extend_from_slice(self.buf.get(params_at + params.len()..)?);
-        let options = ParseOptions { validate: false, ..ParseOptions::DEFAULT };
-        Self::parse_with(out, &options).ok()
+        let tail = self.buf.get(params_at + params.len()..)?;
+        let mut out = Vec::with_capacity(params_at + new_params.len() + tail.len());
+        out.extend_from_slice(self.buf.get(..params_at)?);
+        out.extend_from_slice(&new_params);
+        out.extend_from_slice(tail);
+        let (at, removed, added) = (
+            u32::try_from(params_at).ok()?,
+            u32::try_from(params.len()).ok()?,
+            u32::try_from(new_params.len()).ok()?,
+        );
+        let buf = Bytes::from(out);
+        let start = match &self.start {
+            // The start line precedes every header: its spans do not move; an extension
+            // method is re-bound to the new buffer.
+            StartLine::Request { method: Method::Extension(_), uri } => {
+                let name = self.buf.get(..self.buf.iter().position(|&b| b == b' ')?)?;
+                let name = buf.get(..name.len())?;
+                StartLine::Request { method: Method::from_shared(&buf, name), uri: *uri }
+            }
+            other => other.clone(),
+        };
+        let body_start = if self.body_start >= at + removed {
+            self.body_start - removed + added
+        } else {
+            self.body_start
+        };
+        Some(Self {
+            headers: self.headers.iter().map(|e| e.edited(at, removed, added)).collect(),
+            start,
+            buf,
+            body_start,
+            content_length: self.content_length,
+        })
     }
 
     /// Decodes From.
@@ -901,5 +932,40 @@ impl fmt::Debug for Message {
             }
         }
         d.field("headers", &self.headers.len()).field("body_len", &self.body().len()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index moved by `with_top_via_params` is the index a fresh parse builds.
+    #[test]
+    fn the_via_rewrite_moves_the_index_exactly() {
+        let lenient = ParseOptions { validate: false, ..ParseOptions::DEFAULT };
+        let cases: [&[u8]; 4] = [
+            b"INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h:5070;branch=z9hG4bK1;rport, SIP/2.0/TCP p\r\nVia: SIP/2.0/UDP q\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 3\r\n\r\nv=0",
+            b"FOO sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;received=192.0.2.9;branch=z9hG4bK1\r\nCall-ID: c\r\nCSeq: 1 FOO\r\n\r\n",
+            b"OPTIONS sip:b@h SIP/2.0\r\nv: SIP/2.0/UDP h;rport;branch=z9hG4bK1;x=\"q;v\"\r\nContent-Length: 0\r\n\r\n",
+            b"OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKlonglonglonglonglonglong;rport=1;received=2001:db8::1\r\nContent-Length: 0\r\n\r\n",
+        ];
+        for bytes in cases {
+            let m = Message::parse_with(bytes, &lenient).expect("parses");
+            for (received, rport) in [
+                (Some("192.0.2.77".parse().unwrap()), Some(5099)),
+                (None, None),
+                (Some("2001:db8::abcd:1234".parse().unwrap()), None),
+            ] {
+                let edited = m.with_top_via_params(received, rport).expect("rewritten");
+                let fresh = Message::parse_with(edited.to_bytes(), &lenient).expect("reparses");
+                assert_eq!(edited, fresh, "{}", String::from_utf8_lossy(edited.as_bytes()));
+                assert_eq!(edited.body(), m.body());
+                assert_eq!(edited.method(), m.method());
+                let via = edited.top_via().expect("via");
+                assert_eq!(via.received(), received);
+                assert_eq!(via.rport(), rport.map(Some));
+                assert_eq!(edited.call_id().ok(), m.call_id().ok());
+            }
+        }
     }
 }

@@ -47,6 +47,21 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// Returns the entry after the bytes `[at, at + removed)` of its buffer were replaced by
+    /// `added` bytes: spans past the edit move, and a value that contains it grows or shrinks.
+    pub(crate) fn edited(mut self, at: u32, removed: u32, added: u32) -> Self {
+        let end = at + removed;
+        let moved = |x: u32| if x >= end { x - removed + added } else { x };
+        self.line = moved(self.line);
+        if self.value.start >= end {
+            self.value.start = moved(self.value.start);
+        }
+        if self.value.end >= end {
+            self.value.end = moved(self.value.end);
+        }
+        self
+    }
+
     /// The header name as written.
     #[inline]
     pub(crate) const fn raw_name(&self) -> Span {

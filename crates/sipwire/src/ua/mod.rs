@@ -289,6 +289,33 @@ impl Config {
     }
 }
 
+/// Header values every call repeats, built once from the configuration by
+/// [`Endpoint::new`](crate::Endpoint::new).
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub(crate) allow: String,
+    pub(crate) accept: String,
+    pub(crate) supported: String,
+    /// Our Contact, in angle brackets.
+    pub(crate) contact: String,
+}
+
+impl Prepared {
+    pub(crate) fn new(config: &Config) -> Self {
+        let contact = if config.contact.starts_with('<') {
+            config.contact.clone()
+        } else {
+            format!("<{}>", config.contact)
+        };
+        Self {
+            allow: config.allow_header(),
+            accept: config.accept_header(),
+            supported: config.supported_header(),
+            contact,
+        }
+    }
+}
+
 fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
     let mut out = String::new();
     for (i, item) in items.enumerate() {

@@ -53,6 +53,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) out: &'a mut VecDeque<Output<Event>>,
     pub(crate) pending: &'a mut VecDeque<TxEvent>,
     pub(crate) config: &'a Config,
+    pub(crate) prepared: &'a super::Prepared,
     pub(crate) rng: &'a mut Rng,
     pub(crate) owners: &'a mut Owners,
 }
@@ -148,7 +149,6 @@ pub struct InviteUserAgentServer {
     request: Message,
     tx: TransactionId,
     source: Target,
-    to_tag: Box<str>,
     rel100: Rel100,
     dialog: Dialog,
     /// A response with our To tag went out: the dialog exists (§12.1.1).
@@ -160,10 +160,11 @@ pub struct InviteUserAgentServer {
     /// Reliable provisionals with RSeq below this were acknowledged (or abandoned by the
     /// 2xx): a PRACK for one of them is answered 200.
     acked_below: u32,
-    reliable: Option<Reliable>,
-    queued: VecDeque<(u32, u16, Bytes, bool)>,
-    deferred: Option<(u16, Bytes)>,
-    success: Option<Success>,
+    // Boxed: most calls never use them, and a ringing call should stay small.
+    reliable: Option<Box<Reliable>>,
+    queued: Vec<(u32, u16, Bytes, bool)>,
+    deferred: Option<Box<(u16, Bytes)>>,
+    success: Option<Box<Success>>,
     acked: bool,
     bye_pending: Option<EndReason>,
     bye_tx: Option<TransactionId>,
@@ -190,9 +191,9 @@ impl InviteUserAgentServer {
     ) -> Option<Self> {
         let mut tag = Vec::with_capacity(16);
         ctx.rng.push_token(&mut tag, 16); // 82 random bits
-        let to_tag: Box<str> = std::str::from_utf8(&tag).ok()?.into();
+        let to_tag = std::str::from_utf8(&tag).ok()?;
         let local_seq = random_31(ctx.rng);
-        let dialog = Dialog::from_request(&request, &to_tag, local_seq)?;
+        let dialog = Dialog::from_request(&request, to_tag, local_seq)?;
         let rel100 = if request.require().flatten().any(|t| t.eq_ignore_ascii_case("100rel")) {
             Rel100::Required
         } else if request.supported().flatten().any(|t| t.eq_ignore_ascii_case("100rel")) {
@@ -218,7 +219,6 @@ impl InviteUserAgentServer {
             request,
             tx,
             source,
-            to_tag,
             rel100,
             dialog,
             has_dialog: false,
@@ -227,7 +227,7 @@ impl InviteUserAgentServer {
             first_rseq,
             acked_below: first_rseq,
             reliable: None,
-            queued: VecDeque::new(),
+            queued: Vec::new(),
             deferred: None,
             success: None,
             acked: false,
@@ -280,7 +280,7 @@ impl InviteUserAgentServer {
     /// Returns our To tag, used on every response but 100.
     #[must_use]
     pub fn to_tag(&self) -> &str {
-        &self.to_tag
+        self.dialog.local_tag()
     }
 
     /// Returns how the caller offered reliable provisionals.
@@ -440,8 +440,13 @@ impl InviteUserAgentServer {
             return Err(InvitationError::TooManyProvisionals);
         }
         let rseq = self.next_rseq;
-        let contact = contact_value(ctx.config);
-        let mut b = Self::response(&self.request, &self.to_tag, code, ctx.config, &contact);
+        let mut b = Self::response(
+            &self.request,
+            self.dialog.local_tag(),
+            code,
+            ctx.config,
+            &ctx.prepared.contact,
+        );
         if let Some(reason) = &options.reason_phrase {
             b = b.reason(reason);
         }
@@ -463,7 +468,7 @@ impl InviteUserAgentServer {
                 };
             }
             if self.reliable.is_some() {
-                self.queued.push_back((rseq, code, bytes, with_body));
+                self.queued.push((rseq, code, bytes, with_body));
             } else {
                 self.send_reliable(now, rseq, code, bytes, with_body, ctx);
             }
@@ -483,7 +488,7 @@ impl InviteUserAgentServer {
     ) {
         let t1 = ctx.config.timers.t1.max(Duration::from_millis(1));
         let _ = ctx.layer.respond(now, self.tx, (code, bytes.clone()));
-        self.reliable = Some(Reliable {
+        self.reliable = Some(Box::new(Reliable {
             rseq,
             code,
             bytes,
@@ -491,7 +496,7 @@ impl InviteUserAgentServer {
             next: now.checked_add(t1),
             interval: t1,
             give_up: now.checked_add(ctx.config.timers.t1x64()),
-        });
+        }));
     }
 
     /// Sends the 2xx (SIP.js `accept`), or defers it behind the PRACK of a reliable
@@ -513,16 +518,20 @@ impl InviteUserAgentServer {
         if !with_body && matches!(self.oa, OfferAnswer::NoOffer | OfferAnswer::RemoteOffer) {
             return Err(InvitationError::BodyRequired);
         }
-        let contact = contact_value(ctx.config);
-        let mut b = Self::response(&self.request, &self.to_tag, code, ctx.config, &contact);
+        let prepared = ctx.prepared;
+        let mut b = Self::response(
+            &self.request,
+            self.dialog.local_tag(),
+            code,
+            ctx.config,
+            &prepared.contact,
+        );
         if let Some(reason) = &options.reason_phrase {
             b = b.reason(reason);
         }
-        let allow = ctx.config.allow_header();
-        let supported = ctx.config.supported_header();
-        b = b.header(HeaderName::Allow, &allow);
-        if !supported.is_empty() {
-            b = b.header(HeaderName::Supported, &supported);
+        b = b.header(HeaderName::Allow, &prepared.allow);
+        if !prepared.supported.is_empty() {
+            b = b.header(HeaderName::Supported, &prepared.supported);
         }
         b = add_extra(b, &options.extra_headers, options.body.as_ref());
         let bytes = serialize(&b)?;
@@ -536,7 +545,7 @@ impl InviteUserAgentServer {
         let waits =
             self.reliable.as_ref().is_some_and(|r| r.with_body) || self.queued.iter().any(|q| q.3);
         if waits {
-            self.deferred = Some((code, bytes));
+            self.deferred = Some(Box::new((code, bytes)));
             return Ok(());
         }
         self.send_success(now, code, bytes, ctx);
@@ -555,13 +564,13 @@ impl InviteUserAgentServer {
         self.dialog.confirm();
         let t1 = ctx.config.timers.t1.max(Duration::from_millis(1));
         let _ = ctx.layer.respond(now, self.tx, (code, bytes.clone()));
-        self.success = Some(Success {
+        self.success = Some(Box::new(Success {
             code,
             bytes,
             next: now.checked_add(t1),
             interval: t1,
             give_up: now.checked_add(ctx.config.timers.t1x64()),
-        });
+        }));
         self.set_state(InvitationState::Established, ctx);
     }
 
@@ -581,7 +590,7 @@ impl InviteUserAgentServer {
         if redirect && !(300..=399).contains(&code) || !redirect && !(400..=699).contains(&code) {
             return Err(InvitationError::StatusCode(code));
         }
-        let mut b = Self::response(&self.request, &self.to_tag, code, ctx.config, "");
+        let mut b = Self::response(&self.request, self.dialog.local_tag(), code, ctx.config, "");
         if let Some(reason) = &options.reason_phrase {
             b = b.reason(reason);
         }
@@ -606,7 +615,7 @@ impl InviteUserAgentServer {
         ctx: &mut Ctx<'_>,
     ) {
         if self.answerable() {
-            let mut b = self.request.reply(code).to_tag(&self.to_tag);
+            let mut b = self.request.reply(code).to_tag(self.dialog.local_tag());
             if let Some(r) = extra {
                 b = b.header(HeaderName::Reason, r);
             }
@@ -812,9 +821,11 @@ impl InviteUserAgentServer {
         if bad {
             return self.fail(now, 488, EndReason::BadAnswer, Some(BAD_ANSWER_REASON), ctx);
         }
-        if let Some((rseq, code, bytes, with_body)) = self.queued.pop_front() {
+        if !self.queued.is_empty() {
+            let (rseq, code, bytes, with_body) = self.queued.remove(0);
             self.send_reliable(now, rseq, code, bytes, with_body, ctx);
-        } else if let Some((code, bytes)) = self.deferred.take() {
+        } else if let Some(deferred) = self.deferred.take() {
+            let (code, bytes) = *deferred;
             self.send_success(now, code, bytes, ctx);
         }
     }
@@ -858,15 +869,6 @@ impl InviteUserAgentServer {
 /// A random number in 1..2^31 (RSeq, RFC 3262 §3; a dialog's first CSeq).
 fn random_31(rng: &mut Rng) -> u32 {
     u32::try_from(rng.next_u64() % 0x7fff_ffff).unwrap_or(0) + 1
-}
-
-/// The Contact header value for our responses.
-fn contact_value(config: &Config) -> String {
-    if config.contact.starts_with('<') {
-        config.contact.clone()
-    } else {
-        format!("<{}>", config.contact)
-    }
 }
 
 /// A body whose Content-Disposition is `session` (the default) or absent.
