@@ -717,10 +717,13 @@ impl InviteUserAgentServer {
         self.terminate(now, reason, ctx);
     }
 
-    /// The INVITE server transaction could not send: an unanswered invitation is lost.
+    /// The INVITE server transaction could not send: an unanswered invitation is lost. It
+    /// still gets a final response (500), so that its transaction moves on to Completed
+    /// and ends with Timer H instead of waiting in Proceeding for ever (RFC 6026 §7.1
+    /// keeps a server transaction's state on a transport error).
     pub(crate) fn on_transport_error(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
         if self.answerable() {
-            self.terminate(now, EndReason::TransportError, ctx);
+            self.fail(now, 500, EndReason::TransportError, None, ctx);
         }
     }
 
