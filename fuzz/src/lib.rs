@@ -8,6 +8,14 @@
 //! That test includes this file with `#[path]`, so nothing here may name `crate::`.
 #![allow(unreachable_pub)]
 
+mod endpoint;
+
+#[allow(unused_imports)] // the tests that include this file each use some of them
+pub use endpoint::{
+    RECORD_SEPARATOR, Record, encode_records, endpoint_ops, endpoint_receive,
+    endpoint_receive_seeds,
+};
+
 use arbitrary::{Arbitrary, Unstructured};
 use sipwire::message::{Contact, Host, MediaType, NameAddr, Params, Seconds, TokenParams, Via};
 use sipwire::{

@@ -11,12 +11,14 @@ mod targets;
 /// A fuzz target function: panics when an invariant breaks.
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 5] = [
+const TARGETS: [(&str, Target); 7] = [
     ("parse_datagram", targets::parse_datagram),
     ("parse_stream", targets::parse_stream),
     ("parse_uri", targets::parse_uri),
     ("roundtrip", targets::roundtrip),
     ("transaction_ops", targets::transaction_ops),
+    ("endpoint_receive", targets::endpoint_receive),
+    ("endpoint_ops", targets::endpoint_ops),
 ];
 
 fn corpus_root() -> PathBuf {
@@ -65,4 +67,18 @@ fn every_corpus_directory_has_a_target() {
             "fuzz/corpus/{name} matches no target function"
         );
     }
+}
+
+/// The whole call flows the `endpoint_receive` corpus was seeded with replay clean,
+/// whichever of them minimization kept. Building them checks the statuses the endpoint
+/// answers each request with; replaying them, the target's invariants.
+#[test]
+fn the_endpoint_seed_flows_replay() {
+    let mut failed = Vec::new();
+    for (name, data) in targets::endpoint_receive_seeds() {
+        if catch_unwind(AssertUnwindSafe(|| targets::endpoint_receive(&data))).is_err() {
+            failed.push(name);
+        }
+    }
+    assert!(failed.is_empty(), "seed flow(s) panicked: {failed:#?}");
 }
