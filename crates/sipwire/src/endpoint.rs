@@ -482,7 +482,7 @@ impl Endpoint {
         request: &Message,
         code: u16,
         reason: Option<&str>,
-        headers: &[(HeaderName, &str)],
+        extra: Extra<'_>,
     ) {
         let tag = if code > 100 && request.to_tag().ok().flatten().is_none() {
             self.token()
@@ -496,8 +496,16 @@ impl Endpoint {
         if let Some(r) = reason {
             b = b.reason(r);
         }
-        for (name, value) in headers {
-            b = b.header(*name, value);
+        match extra {
+            Extra::Nothing => {}
+            Extra::Header(name, value) => b = b.header(name, value),
+            Extra::Capabilities => {
+                let p = &self.prepared;
+                b = b.header(HeaderName::Allow, &p.allow).header(HeaderName::Accept, &p.accept);
+                if !p.supported.is_empty() {
+                    b = b.header(HeaderName::Supported, &p.supported);
+                }
+            }
         }
         if let Some(ua) = &self.config.user_agent {
             b = b.header(HeaderName::Server, ua);
@@ -524,36 +532,24 @@ impl Endpoint {
         if let Verdict::Reject { code, reason, header } =
             check_request(&request, &self.config, in_dialog)
         {
-            let headers: Vec<(HeaderName, &str)> =
-                header.as_ref().map(|(n, v)| (*n, v.as_str())).into_iter().collect();
-            return self.answer(now, tx, &request, code, reason, &headers);
+            let extra = header.as_ref().map_or(Extra::Nothing, |(n, v)| Extra::Header(*n, v));
+            return self.answer(now, tx, &request, code, reason, extra);
         }
         if merged_with.is_some() {
-            return self.answer(now, tx, &request, 482, None, &[]);
+            return self.answer(now, tx, &request, 482, None, Extra::Nothing);
         }
         if in_dialog {
             return self.in_dialog(now, tx, &request, &method);
         }
         match method {
             Method::Invite => self.new_invitation(now, tx, request, source, transport),
-            Method::Options => self.answer_options(now, tx, &request),
+            Method::Options => self.answer(now, tx, &request, 200, None, Extra::Capabilities),
             // BYE and PRACK need a dialog; an allowed method with no handler gets 501.
             Method::Bye | Method::Prack => {
-                self.answer(now, tx, &request, 481, None, &[]);
+                self.answer(now, tx, &request, 481, None, Extra::Nothing);
             }
-            _ => self.answer(now, tx, &request, 501, None, &[]),
+            _ => self.answer(now, tx, &request, 501, None, Extra::Nothing),
         }
-    }
-
-    /// OPTIONS (§11.2): 200 with what we allow, accept and support.
-    fn answer_options(&mut self, now: Instant, tx: TransactionId, request: &Message) {
-        let p = self.prepared.clone();
-        let mut headers =
-            vec![(HeaderName::Allow, p.allow.as_str()), (HeaderName::Accept, p.accept.as_str())];
-        if !p.supported.is_empty() {
-            headers.push((HeaderName::Supported, p.supported.as_str()));
-        }
-        self.answer(now, tx, request, 200, None, &headers);
     }
 
     /// Finds the live dialog `request` belongs to, by Call-ID and tags (§12.2.2), before
@@ -580,7 +576,7 @@ impl Endpoint {
 
     fn in_dialog(&mut self, now: Instant, tx: TransactionId, request: &Message, method: &Method) {
         let Some(slot) = self.find_dialog(request) else {
-            return self.answer(now, tx, request, 481, None, &[]);
+            return self.answer(now, tx, request, 481, None, Extra::Nothing);
         };
         let stale = self
             .calls
@@ -595,15 +591,15 @@ impl Endpoint {
                 request,
                 500,
                 Some("Server Internal Error - CSeq Out of Order"),
-                &[],
+                Extra::Nothing,
             );
         }
         match method {
             Method::Bye => self.with_slot(slot, |call, ctx| call.on_bye(now, tx, request, ctx)),
             Method::Prack => self.with_slot(slot, |call, ctx| call.on_prack(now, tx, request, ctx)),
-            Method::Options => self.answer_options(now, tx, request),
+            Method::Options => self.answer(now, tx, request, 200, None, Extra::Capabilities),
             // re-INVITE, UPDATE and the other mid-dialog requests are not taken yet.
-            _ => self.answer(now, tx, request, 501, None, &[]),
+            _ => self.answer(now, tx, request, 501, None, Extra::Nothing),
         }
     }
 
@@ -649,7 +645,14 @@ impl Endpoint {
     ) {
         if self.live >= self.config.max_invitations {
             let secs = self.config.retry_after.to_string();
-            return self.answer(now, tx, &request, 503, None, &[(HeaderName::RetryAfter, &secs)]);
+            return self.answer(
+                now,
+                tx,
+                &request,
+                503,
+                None,
+                Extra::Header(HeaderName::RetryAfter, &secs),
+            );
         }
         let (slot, generation) = match self.free.pop() {
             Some(slot) => (slot, self.calls.get(slot as usize).map_or(0, |s| s.generation)),
@@ -666,7 +669,14 @@ impl Endpoint {
         };
         let Some(call) = created else {
             self.free.push(slot);
-            return self.answer(now, tx, &request, 400, Some("Bad Request - Missing Contact"), &[]);
+            return self.answer(
+                now,
+                tx,
+                &request,
+                400,
+                Some("Bad Request - Missing Contact"),
+                Extra::Nothing,
+            );
         };
         if let Some(s) = self.calls.get_mut(slot as usize) {
             s.call = Some(Box::new(call));
@@ -702,6 +712,15 @@ impl Endpoint {
             self.with_slot(slot, |call, ctx| call.on_transport_error(now, ctx));
         }
     }
+}
+
+/// What an automatic response carries beyond the copied headers.
+#[derive(Debug, Clone, Copy)]
+enum Extra<'a> {
+    Nothing,
+    Header(HeaderName, &'a str),
+    /// Allow, Accept and Supported (OPTIONS, §11.2).
+    Capabilities,
 }
 
 fn dialog_hash(calls: &[CallSlot], slot: u32) -> u64 {
