@@ -34,68 +34,25 @@
 // unsafe code in its lib.rs).
 #![allow(unsafe_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::mem::size_of;
-use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 
 #[path = "common/tx_peers.rs"]
 mod tx_peers;
 #[path = "common/tx_sipwire.rs"]
 mod tx_sipwire;
 
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-static LIVE_BLOCKS: AtomicIsize = AtomicIsize::new(0);
-
-struct Counting;
-
-fn count(bytes: usize, blocks: isize) {
-    LIVE_BYTES.fetch_add(bytes as isize * blocks.signum(), Relaxed);
-    LIVE_BLOCKS.fetch_add(blocks, Relaxed);
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counters are atomics,
-// which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            count(layout.size(), 1);
-        }
-        ptr
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            count(layout.size(), 1);
-        }
-        ptr
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) };
-        count(layout.size(), -1);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
-        }
-        new
-    }
-}
+#[path = "../../crates/sipwire/tests/support/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// Live heap: (bytes, blocks).
 #[derive(Debug, Clone, Copy)]
 struct Live(isize, isize);
 
 fn live() -> Live {
-    Live(LIVE_BYTES.load(Relaxed), LIVE_BLOCKS.load(Relaxed))
+    Live(counting::live_bytes(), counting::live_blocks())
 }
 
 impl std::ops::Sub for Live {

@@ -32,9 +32,7 @@
 // unsafe code in its lib.rs).
 #![allow(unsafe_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::mem::size_of;
-use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 
 use sipwire::dialog::Dialog;
 use sipwire::ua::{InvitationId, InviteUserAgentServer};
@@ -43,64 +41,18 @@ use sipwire::{Endpoint, Message};
 #[path = "common/ua_call.rs"]
 mod ua_call;
 
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-static LIVE_BLOCKS: AtomicIsize = AtomicIsize::new(0);
-static ALLOCATIONS: AtomicIsize = AtomicIsize::new(0);
-
-struct Counting;
-
-fn count(bytes: usize, blocks: isize) {
-    LIVE_BYTES.fetch_add(bytes as isize * blocks.signum(), Relaxed);
-    LIVE_BLOCKS.fetch_add(blocks, Relaxed);
-    if blocks > 0 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counters are atomics,
-// which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            count(layout.size(), 1);
-        }
-        ptr
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            count(layout.size(), 1);
-        }
-        ptr
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) };
-        count(layout.size(), -1);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
-            ALLOCATIONS.fetch_add(1, Relaxed);
-        }
-        new
-    }
-}
+#[path = "../../crates/sipwire/tests/support/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// Live heap: (bytes, blocks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Live(isize, isize);
 
 fn live() -> Live {
-    Live(LIVE_BYTES.load(Relaxed), LIVE_BLOCKS.load(Relaxed))
+    Live(counting::live_bytes(), counting::live_blocks())
 }
 
 impl std::ops::Sub for Live {
@@ -235,10 +187,10 @@ fn transactions_only(n: usize) -> (Live, Live) {
 /// Allocations (alloc + realloc calls) in each step of one whole call in a warm endpoint,
 /// the caller's own buffers included (one per message it sends).
 fn allocations_per_call(ua: &mut ua_call::SipwireUa, i: u64) -> [(&'static str, isize); 5] {
-    let mut at = ALLOCATIONS.load(Relaxed);
+    let mut at = counting::allocations() as isize;
     let mut step = |name, f: &mut dyn FnMut(&mut ua_call::SipwireUa)| {
         f(ua);
-        let now = ALLOCATIONS.load(Relaxed);
+        let now = counting::allocations() as isize;
         let n = now - at;
         at = now;
         (name, n)

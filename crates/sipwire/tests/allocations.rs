@@ -1,56 +1,20 @@
 //! Parsing allocates nothing beyond the message's own index and buffer: counted with a
 //! counting global allocator, per thread, so parallel tests do not disturb the count.
-// A `GlobalAlloc` impl is unsafe by definition; this is test scaffolding, not the core
-// (which forbids unsafe code in its lib.rs).
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
 use bytes::Bytes;
 use sipwire::message::Contact;
 use sipwire::{HeaderName, KeepAliveRole, Message, ParseOptions, StreamFramer};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn live(delta: isize) {
-    LIVE.with(|c| c.set(c.get() + delta));
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counter is a
-// const-initialised thread local, which never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        live(layout.size() as isize);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        live(-(layout.size() as isize));
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        live(new_size as isize - layout.size() as isize);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "support/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 fn allocations<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let before = ALLOCS.with(Cell::get);
+    let before = counting::allocations();
     let out = f();
-    (out, ALLOCS.with(Cell::get) - before)
+    (out, counting::allocations() - before)
 }
 
 const INVITE_461: &[u8] = include_bytes!("fixtures/bench/invite-461.sip");
@@ -200,12 +164,12 @@ fn a_ringing_invite_server_transaction_holds_under_1_kib_and_nothing_once_it_end
     const N: usize = 1000;
     #[allow(clippy::disallowed_methods)] // the virtual clock's epoch
     let mut now = std::time::Instant::now();
-    let start = LIVE.with(Cell::get);
+    let start = counting::live_bytes();
     let mut layer = TransactionLayer::new(LayerConfig::default());
     let ids = ring(&mut layer, now, N);
     // Everything the layer holds, over N: the slab slot, the stored 180, the table and timer
     // entries, and the slack of every growable table at this size.
-    let held = LIVE.with(Cell::get)
+    let held = counting::live_bytes()
         - start
         - (ids.capacity() * size_of::<sipwire::TransactionId>()) as isize;
     let per_transaction = held / N as isize;
@@ -214,8 +178,8 @@ fn a_ringing_invite_server_transaction_holds_under_1_kib_and_nothing_once_it_end
     assert!(per_transaction > 300, "{per_transaction} B: is the 180 really stored?");
     finish(&mut layer, &mut now, ids);
     // The tables keep their capacity, like any Vec; a second round leaves exactly that.
-    let baseline = LIVE.with(Cell::get);
+    let baseline = counting::live_bytes();
     let ids = ring(&mut layer, now, N);
     finish(&mut layer, &mut now, ids);
-    assert_eq!(LIVE.with(Cell::get), baseline, "bytes left once every transaction ended");
+    assert_eq!(counting::live_bytes(), baseline, "bytes left once every transaction ended");
 }
