@@ -50,6 +50,7 @@ fn accept_sends_200_with_the_answer_and_the_ack_confirms_the_call() {
     h.ack();
     h.run_for(Duration::from_secs(40));
     assert_eq!(h.times_of(200).len(), 1, "the ACK stopped the retransmissions");
+    assert_eq!(h.endpoint().retransmissions(), 0, "nothing was sent twice");
     let states: Vec<_> = h
         .events()
         .iter()
@@ -87,6 +88,12 @@ fn without_ack_the_200_is_retransmitted_then_bye_at_32_s() {
     let (at, bye) = &byes[0];
     assert!(byes.iter().all(|(_, b)| b.cseq().unwrap() == bye.cseq().unwrap()));
     assert_eq!(at - t0 - first, 32_000, "BYE at 64·T1");
+    assert_eq!(
+        h.endpoint().retransmissions(),
+        (sent.len() - 1 + byes.len() - 1) as u64,
+        "every 200 after the first and every BYE after the first is counted"
+    );
+    assert_eq!(byes.len(), 5, "BYE at 32, 32.5, 33.5, 35.5 and 39.5 s");
     assert!(Harness::header(bye, HeaderName::Reason).is_some_and(|r| r.contains("cause=408")));
     assert_eq!(bye.request_uri_str(), Some("sip:alice@192.0.2.1:5060"), "to the remote target");
     assert!(h.events().iter().any(|(_, e)| matches!(e, Event::AckTimeout { .. })));

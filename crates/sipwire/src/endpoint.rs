@@ -184,6 +184,14 @@ impl Endpoint {
         self.live
     }
 
+    /// Returns how many messages were sent again since the endpoint was made: requests on
+    /// timers A and E, responses on timer G or for a retransmitted request, 2xx and
+    /// reliable provisionals until their ACK or PRACK, ACKs for retransmitted finals.
+    #[must_use]
+    pub const fn retransmissions(&self) -> u64 {
+        self.layer.retransmissions()
+    }
+
     /// Returns the view of invitation `id`, or `None` once it is forgotten (64·T1 after
     /// it ended).
     pub fn invitation(&mut self, id: InvitationId) -> Option<Invitation<'_>> {

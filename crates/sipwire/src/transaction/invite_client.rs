@@ -146,7 +146,7 @@ impl InviteClient {
                 self.state = S::Completed;
                 self.timers.retransmit = None;
                 self.ack = build_ack(&self.request, &response);
-                self.send_ack(out);
+                self.send_ack(false, out);
                 out.event(TxEvent::Response { id: self.id, response: Box::new(response) });
                 let d = timers.d(self.target.transport.is_reliable());
                 if d.is_zero() {
@@ -155,7 +155,7 @@ impl InviteClient {
                     self.timers.start_lifetime(now, d); // Timer D
                 }
             }
-            (S::Completed, Class::Failure) => self.send_ack(out),
+            (S::Completed, Class::Failure) => self.send_ack(true, out),
             // Provisionals after a final, a non-2xx after the 2xx, anything once over.
             (S::Accepted | S::Completed | S::Terminated, _) => {}
         }
@@ -169,7 +169,7 @@ impl InviteClient {
             match (self.state, slot) {
                 (S::Calling, SlotKind::Retransmit) => {
                     // Timer A: doubles without the T2 cap.
-                    out.transmit(self.target.transmit(self.request.clone(), self.id));
+                    out.retransmit(self.target.transmit(self.request.clone(), self.id));
                     let interval = self.timers.interval * 2;
                     self.timers.start_retransmit(now, interval);
                 }
@@ -207,9 +207,10 @@ impl InviteClient {
         }
     }
 
-    fn send_ack(&self, out: &mut Outbox) {
+    fn send_ack(&self, again: bool, out: &mut Outbox) {
         if let Some(ack) = &self.ack {
-            out.transmit(self.target.transmit(ack.clone(), self.id));
+            let transmit = self.target.transmit(ack.clone(), self.id);
+            if again { out.retransmit(transmit) } else { out.transmit(transmit) }
         }
     }
 

@@ -132,7 +132,7 @@ impl InviteServer {
             // §17.2.1: re-send the most recent provisional; none yet means the client is
             // already retransmitting, so the 100 goes out now rather than at 200 ms.
             (S::Proceeding, false) => match &self.response {
-                Some(last) => out.transmit(self.target.transmit(last.clone(), self.id)),
+                Some(last) => out.retransmit(self.target.transmit(last.clone(), self.id)),
                 None => self.send_trying(Some(request), out),
             },
             (S::Completed, false) => self.resend(out),
@@ -244,7 +244,7 @@ impl InviteServer {
 
     fn resend(&self, out: &mut Outbox) {
         if let Some(last) = &self.response {
-            out.transmit(self.target.transmit(last.clone(), self.id));
+            out.retransmit(self.target.transmit(last.clone(), self.id));
         }
     }
 

@@ -231,6 +231,19 @@ impl TransactionLayer {
         self.live
     }
 
+    /// Returns how many messages the layer and its transaction users sent again (timers
+    /// A, E and G, answers to a peer's retransmissions, and a TU's 2xx and reliable
+    /// provisional retransmissions).
+    #[must_use]
+    pub const fn retransmissions(&self) -> u64 {
+        self.out.retransmissions()
+    }
+
+    /// Counts a retransmission a transaction user makes through [`respond`](Self::respond).
+    pub(crate) const fn count_retransmission(&mut self) {
+        self.out.retransmissions += 1;
+    }
+
     /// Returns whether no transaction is live.
     #[must_use]
     pub const fn is_empty(&self) -> bool {

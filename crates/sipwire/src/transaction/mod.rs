@@ -329,6 +329,7 @@ pub enum TxError {
 #[derive(Debug, Default)]
 pub struct Outbox {
     queue: VecDeque<Output<TxEvent>>,
+    retransmissions: u64,
 }
 
 impl Outbox {
@@ -358,6 +359,19 @@ impl Outbox {
 
     pub(crate) fn transmit(&mut self, transmit: Transmit) {
         self.queue.push_back(Output::Transmit(transmit));
+    }
+
+    /// Queues a message sent before, counting it in [`retransmissions`](Self::retransmissions).
+    pub(crate) fn retransmit(&mut self, transmit: Transmit) {
+        self.retransmissions += 1;
+        self.transmit(transmit);
+    }
+
+    /// Returns how many messages were sent again: on a timer (A, E, G) or because the
+    /// peer retransmitted (a request's last response, a non-2xx's ACK).
+    #[must_use]
+    pub const fn retransmissions(&self) -> u64 {
+        self.retransmissions
     }
 
     pub(crate) fn event(&mut self, event: TxEvent) {

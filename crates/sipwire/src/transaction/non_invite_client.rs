@@ -135,7 +135,7 @@ impl NonInviteClient {
             match (self.state, slot) {
                 (S::Trying | S::Proceeding, SlotKind::Retransmit) => {
                     // Timer E.
-                    out.transmit(self.target.transmit(self.request.clone(), self.id));
+                    out.retransmit(self.target.transmit(self.request.clone(), self.id));
                     let interval = if self.state == S::Trying {
                         (self.timers.interval * 2).min(timers.t2)
                     } else {

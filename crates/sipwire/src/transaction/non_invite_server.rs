@@ -99,7 +99,7 @@ impl NonInviteServer {
         match self.state {
             S::Proceeding | S::Completed => {
                 if let Some(last) = &self.response {
-                    out.transmit(self.target.transmit(last.clone(), self.id));
+                    out.retransmit(self.target.transmit(last.clone(), self.id));
                 }
             }
             S::Trying | S::Terminated => {}

@@ -848,6 +848,7 @@ impl InviteUserAgentServer {
             }
             if due(r.next) {
                 let _ = ctx.layer.respond(now, self.tx, (r.code, r.bytes.clone()));
+                ctx.layer.count_retransmission();
                 r.interval = r.interval.saturating_mul(2);
                 r.next = now.checked_add(r.interval);
             }
@@ -862,6 +863,7 @@ impl InviteUserAgentServer {
             }
             if due(s.next) {
                 let _ = ctx.layer.respond(now, self.tx, (s.code, s.bytes.clone()));
+                ctx.layer.count_retransmission();
                 s.interval = s.interval.saturating_mul(2).min(t2);
                 s.next = now.checked_add(s.interval);
             }
