@@ -379,27 +379,53 @@ fn a_request_beyond_max_transactions_is_answered_503_with_retry_after() {
         c.max_transactions = 1;
         c.retry_after = 9;
     });
-    // The first OPTIONS's transaction lingers (Timer J, 32 s over UDP) and fills the table.
-    sim.request(&Req::new("OPTIONS", "z9hG4bKfirst", "first@alice", 1));
+    // The ringing INVITE's transaction fills the table (an INVITE's is always kept).
+    sim.request(&Req::new("INVITE", "z9hG4bKfirst", "first@alice", 1));
     let second = Req::new("OPTIONS", "z9hG4bKsecond", "second@alice", 1);
     sim.request(&second);
     let answers = sim.responses_to(&Method::Options);
-    assert_eq!(codes(&answers), [200, 503]);
-    let cseq = answers[1].cseq().expect("CSeq");
-    assert_eq!((answers[1].call_id().ok(), cseq.seq), (Some("second@alice"), 1));
-    assert_eq!(header(&answers[1], HeaderName::RetryAfter).as_deref(), Some("9"));
+    assert_eq!(codes(&answers), [503]);
+    let cseq = answers[0].cseq().expect("CSeq");
+    assert_eq!((answers[0].call_id().ok(), cseq.seq), (Some("second@alice"), 1));
+    assert_eq!(header(&answers[0], HeaderName::RetryAfter).as_deref(), Some("9"));
     assert_eq!(sim.discarded(), [Discard::Overloaded]);
 }
 
 #[test]
 fn the_503_for_a_full_transaction_table_carries_a_to_tag() {
     let mut sim = Sim::with(|c| c.max_transactions = 1);
-    sim.request(&Req::new("OPTIONS", "z9hG4bKfirst", "first@alice", 1));
+    sim.request(&Req::new("INVITE", "z9hG4bKfirst", "first@alice", 1));
     let second = Req::new("OPTIONS", "z9hG4bKsecond", "second@alice", 1);
     sim.request(&second);
     let answers = sim.responses_to(&Method::Options);
-    assert_eq!(codes(&answers), [200, 503]);
-    assert_answers(&answers[1], &second);
+    assert_eq!(codes(&answers), [503]);
+    assert_answers(&answers[0], &second);
+}
+
+#[test]
+fn under_load_unwanted_requests_are_answered_statelessly_so_calls_still_get_in() {
+    // Half of 8 transactions in use is "under load" (RFC 3261 §8.2.7 allows a UAS to
+    // answer statelessly then): requests the core answers by itself stop holding a
+    // transaction for Timer J, and a flood of them cannot lock calls out with 503.
+    let mut sim = Sim::with(|c| c.max_transactions = 8);
+    for i in 0..40 {
+        sim.request(&Req::new("REGISTER", &format!("z9hG4bKflood{i}"), &format!("f{i}@alice"), 1));
+    }
+    let answers = sim.responses_to(&Method::Register);
+    assert_eq!(codes(&answers), [405; 40], "every one answered, none 503");
+    let held = sim.world.node::<Endpoint>(sim.bob).expect("bob").transaction_count();
+    assert_eq!(held, 3, "kept for Timer J until one more would make half the table");
+    // A retransmission of a forgotten request is simply answered again.
+    sim.request(&Req::new("REGISTER", "z9hG4bKflood39", "f39@alice", 1));
+    assert_eq!(codes(&sim.responses_to(&Method::Register)), [405; 41]);
+    // A call still gets in, and its transaction is kept.
+    sim.request(&Req::new("INVITE", "z9hG4bKcall", "call@alice", 1).sdp(OFFER));
+    let _ = sim.invitation();
+    assert_eq!(codes(&sim.responses_to(&Method::Invite)), [100, 180]);
+    // Once Timer J has run out for those three, the table holds the INVITE alone.
+    sim.run_for(Duration::from_secs(33));
+    let held = sim.world.node::<Endpoint>(sim.bob).expect("bob").transaction_count();
+    assert_eq!(held, 1);
 }
 
 #[test]

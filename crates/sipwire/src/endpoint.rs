@@ -519,6 +519,18 @@ impl Endpoint {
             b = b.header(HeaderName::Server, ua);
         }
         let _ = self.layer.respond(now, tx, b);
+        // Under load (half the transaction table in use), requests the core answers by
+        // itself are answered statelessly (RFC 3261 §8.2.7): a flood of unwanted requests
+        // then cannot fill the table and lock calls out with 503. An INVITE's transaction
+        // is always kept, for the ACK and the final's retransmissions.
+        if request.method() != Some(&Method::Invite) && self.under_load() {
+            self.layer.forget(tx);
+        }
+    }
+
+    /// Whether half the transaction table is in use.
+    const fn under_load(&self) -> bool {
+        self.layer.len() >= self.config.max_transactions / 2
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -473,6 +473,24 @@ impl TransactionLayer {
         result
     }
 
+    /// Ends non-INVITE server transaction `id` at once if it has sent its final response,
+    /// rather than keeping it for Timer J (RFC 3261 §8.2.7: a UAS may answer statelessly
+    /// under load). Anything else is left alone.
+    pub(crate) fn forget(&mut self, id: TransactionId) {
+        let out = &mut self.out;
+        if let Some(Machine::NonInviteServer(m)) = self
+            .slots
+            .get_mut(id.slot())
+            .filter(|s| s.generation == id.generation())
+            .and_then(|s| s.entry.as_mut())
+            .map(|e| &mut e.machine)
+        {
+            m.forget(out);
+        }
+        self.settle(id.slot);
+        self.clean_heap();
+    }
+
     fn on_request(
         &mut self,
         now: Instant,

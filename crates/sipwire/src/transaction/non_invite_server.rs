@@ -161,6 +161,15 @@ impl NonInviteServer {
         }
     }
 
+    /// Ends the transaction now if its final response is sent, instead of at Timer J
+    /// (stateless UAS behaviour, RFC 3261 §8.2.7): a retransmitted request then starts a
+    /// new transaction and is answered again.
+    pub(crate) fn forget(&mut self, out: &mut Outbox) {
+        if self.state == NonInviteServerState::Completed {
+            self.terminate(out);
+        }
+    }
+
     fn terminate(&mut self, out: &mut Outbox) {
         self.state = NonInviteServerState::Terminated;
         self.timers.clear();
