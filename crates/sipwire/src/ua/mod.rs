@@ -173,6 +173,24 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// Returns the invitation the event is about, if any: a driver routes events by it
+    /// without listing the variants (new ones that carry an id are covered too).
+    #[must_use]
+    pub const fn invitation(&self) -> Option<InvitationId> {
+        match self {
+            Self::Invitation { id }
+            | Self::StateChanged { id, .. }
+            | Self::Cancelled { id, .. }
+            | Self::Acked { id, .. }
+            | Self::Pracked { id, .. }
+            | Self::AckTimeout { id }
+            | Self::Terminated { id, .. } => Some(*id),
+            Self::Discarded { .. } => None,
+        }
+    }
+}
+
 /// How an [`Endpoint`](crate::Endpoint) behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
