@@ -16,16 +16,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::{Args, Outcome, Plan, Tally};
+use common::{Args, LINGER_UDP, Outcome, Plan, Tally};
 use sipwire::Transport;
 use sipwire::ua::{AcceptOptions, Event, InvitationId, ProgressOptions, RejectOptions};
 use sipwire_std::{Driver, Options, Step};
-
-/// How long to keep answering retransmissions after `--max-calls` is reached over UDP:
-/// a lost 200 for the last BYE is asked for again 0.5, 1.5 and 3.5 s later.
-const LINGER_UDP: Duration = Duration::from_secs(4);
 
 #[derive(Debug)]
 struct Call {

@@ -58,6 +58,7 @@ async fn main() -> ExitCode {
     let mut n = 0u64;
     let stop = stop_signal();
     tokio::pin!(stop);
+    let mut stopped = false;
     while !tally.done(&args) {
         tokio::select! {
             Some(invitation) = incoming.next() => {
@@ -70,7 +71,17 @@ async fn main() -> ExitCode {
             Some((call_id, outcome, duration)) = ended.recv() => {
                 tally.record(&call_id, &outcome, duration, args.quiet);
             }
-            () = &mut stop => break,
+            () = &mut stop => {
+                stopped = true;
+                break;
+            }
+        }
+    }
+    // Over UDP, keep answering retransmissions (a lost 200 for the last BYE) a while.
+    if !stopped && args.transport == Transport::Udp {
+        tokio::select! {
+            () = tokio::time::sleep(common::LINGER_UDP) => {}
+            () = &mut stop => {}
         }
     }
     println!("{}", tally.summary(endpoint.retransmissions().await.unwrap_or(0)));
