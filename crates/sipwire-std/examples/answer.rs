@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use common::{Args, LINGER_UDP, Outcome, Plan, Tally};
+use common::{Args, LINGER, Outcome, Plan, Tally};
 use sipwire::Transport;
 use sipwire::ua::{AcceptOptions, Event, InvitationId, ProgressOptions, RejectOptions};
 use sipwire_std::{Driver, Options, Step};
@@ -68,23 +68,27 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         tally: Tally::default(),
         n: 0,
     };
+    // After --max-calls: keep answering a while (LINGER), for what the peer still sends:
+    // the ACK of a last 486/487, a retransmitted BYE whose 200 was lost. Over TCP the
+    // transactions end as soon as that arrives, so stop when none is left.
     let mut linger_until = None;
     loop {
-        let deadline =
-            app.due.keys().next().map(|&(at, _)| at).into_iter().chain(linger_until).min();
+        let tick = linger_until.map(|_| driver.now() + Duration::from_millis(50));
+        let due = app.due.keys().next().map(|&(at, _)| at);
+        let deadline = [due, linger_until, tick].into_iter().flatten().min();
         match driver.next_event(deadline)? {
             Step::Event(event) => app.on_event(&mut driver, event),
             Step::Deadline => app.on_deadline(&mut driver),
             Step::Stopped => break,
         }
-        if linger_until.is_some_and(|t| driver.now() >= t) {
-            break;
-        }
-        if linger_until.is_none() && app.tally.done(args) {
-            if args.transport != Transport::Udp {
+        if let Some(until) = linger_until {
+            let drained =
+                args.transport != Transport::Udp && driver.endpoint().transaction_count() == 0;
+            if drained || driver.now() >= until {
                 break;
             }
-            linger_until = Some(driver.now() + LINGER_UDP);
+        } else if app.tally.done(args) {
+            linger_until = Some(driver.now() + LINGER);
         }
     }
     for (id, call) in &app.calls {

@@ -77,10 +77,11 @@ async fn main() -> ExitCode {
             }
         }
     }
-    // Over UDP, keep answering retransmissions (a lost 200 for the last BYE) a while.
-    if !stopped && args.transport == Transport::Udp {
+    // Keep answering a while: the ACK of a last 486/487 is still to come, and over UDP a
+    // lost 200 for the last BYE is asked for again.
+    if !stopped {
         tokio::select! {
-            () = tokio::time::sleep(common::LINGER_UDP) => {}
+            () = tokio::time::sleep(common::LINGER) => {}
             () = &mut stop => {}
         }
     }

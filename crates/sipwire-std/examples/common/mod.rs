@@ -10,9 +10,10 @@ use std::time::Duration;
 use sipwire::Transport;
 use sipwire::ua::{Config, EndReason, Rel100};
 
-/// How long to keep answering after `--max-calls` is reached over UDP: a lost 200 for the
-/// last BYE is asked for again 0.5, 1.5 and 3.5 s later.
-pub(crate) const LINGER_UDP: Duration = Duration::from_secs(4);
+/// How long to keep answering after `--max-calls` is reached: the ACK of a last 486 or 487
+/// is still to come, and over UDP a lost 200 for the last BYE is asked for again 0.5, 1.5
+/// and 3.5 s later.
+pub(crate) const LINGER: Duration = Duration::from_secs(4);
 
 /// The flags, after parsing.
 #[derive(Debug, Clone)]
