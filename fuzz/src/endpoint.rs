@@ -1429,7 +1429,7 @@ pub fn endpoint_receive_seeds() -> Vec<(String, Vec<u8>)> {
     f.send(2000, bye);
     let ack = f.leg.ack(false, true);
     f.send(10, ack);
-    seeds.push(f.done("flow-early-bye", &[100, 180, 200, 487]));
+    seeds.push(f.done("flow-early-bye", &[100, 180, 487, 200]));
 
     let mut f = Flow::new(leg(2, 2, true, true));
     let invite = f.leg.invite(Rel100Spec::Required, None, false);
@@ -1475,7 +1475,7 @@ pub fn endpoint_receive_seeds() -> Vec<(String, Vec<u8>)> {
     f.send(100, bye);
     let ack = f.leg.ack(false, true);
     f.send(10, ack);
-    seeds.push(f.done("flow-in-dialog", &[100, 180, 500, 481, 200, 200, 487]));
+    seeds.push(f.done("flow-in-dialog", &[100, 180, 500, 481, 200, 487, 200]));
 
     let mut f = Flow::new(leg(6, 1, false, true));
     let options = f.leg.options(false);

@@ -438,9 +438,15 @@ fn options_outside_a_dialog_is_answered_200_with_allow_accept_and_supported() {
     assert_answers(&ok, &options);
     assert_eq!(
         list(&ok, HeaderName::Allow),
-        ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "PRACK"]
+        [
+            "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "PRACK", "UPDATE", "INFO", "MESSAGE",
+            "REFER", "NOTIFY"
+        ]
     );
-    assert_eq!(list(&ok, HeaderName::Accept), ["application/sdp"]);
+    assert_eq!(
+        list(&ok, HeaderName::Accept),
+        ["application/sdp", "message/sipfrag", "text/plain", "application/dtmf-relay"]
+    );
     assert_eq!(list(&ok, HeaderName::Supported), ["100rel"]);
 }
 

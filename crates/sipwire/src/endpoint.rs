@@ -21,7 +21,7 @@ use crate::transaction::{
 use crate::transport::{Output, Transmit, Transport};
 use crate::ua::{
     Call, Config, Ctx, Event, Invitation, InvitationError, InvitationId, InvitationState, Owners,
-    Prepared, Verdict, check_request,
+    Prepared, RequestKind, Verdict, check_request,
 };
 
 /// What the driver feeds an [`Endpoint`].
@@ -262,16 +262,16 @@ impl Endpoint {
     }
 
     /// Runs a command on invitation `id`, then lets the layers settle.
-    pub(crate) fn act(
+    pub(crate) fn act<T>(
         &mut self,
         now: Instant,
         id: InvitationId,
-        f: impl FnOnce(&mut Call, &mut Ctx<'_>) -> Result<(), InvitationError>,
-    ) -> Result<(), InvitationError> {
+        f: impl FnOnce(&mut Call, &mut Ctx<'_>) -> Result<T, InvitationError>,
+    ) -> Result<T, InvitationError> {
         if self.call(id).is_none() {
             return Err(InvitationError::Terminated(crate::ua::EndReason::TransportError));
         }
-        let mut result = Ok(());
+        let mut result = Err(InvitationError::Terminated(crate::ua::EndReason::TransportError));
         self.with_slot(id.slot(), |call, ctx| result = f(call, ctx));
         self.settle(now);
         result
@@ -456,18 +456,16 @@ impl Endpoint {
             }
             TxEvent::Ack { request, source, .. } => self.on_ack(now, &request, source),
             TxEvent::Response { id, response } => {
-                if let Some(code) = response.status().filter(|c| *c >= 200) {
-                    self.for_owner(id, |call, ctx| call.on_bye_outcome(now, id, Some(code), ctx));
-                }
+                self.for_owner(id, |call, ctx| call.on_response(now, id, &response, ctx));
             }
             TxEvent::Timeout { id, .. } => {
-                self.for_owner(id, |call, ctx| call.on_bye_outcome(now, id, None, ctx));
+                self.for_owner(id, |call, ctx| call.on_client_failure(now, id, ctx));
             }
             TxEvent::TransportError { id } => self.for_owner(id, |call, ctx| {
                 if call.transaction() == id {
                     call.on_transport_error(now, ctx);
                 } else {
-                    call.on_bye_outcome(now, id, None, ctx);
+                    call.on_client_failure(now, id, ctx);
                 }
             }),
             TxEvent::Discarded { reason, source } => self.emit(Event::Discarded { reason, source }),
@@ -618,8 +616,13 @@ impl Endpoint {
             Method::Bye => self.with_slot(slot, |call, ctx| call.on_bye(now, tx, request, ctx)),
             Method::Prack => self.with_slot(slot, |call, ctx| call.on_prack(now, tx, request, ctx)),
             Method::Options => self.answer(now, tx, request, 200, None, Extra::Capabilities),
-            // re-INVITE, UPDATE and the other mid-dialog requests are not taken yet.
-            _ => self.answer(now, tx, request, 501, None, Extra::Nothing),
+            _ => match RequestKind::of(method) {
+                Some(kind) => {
+                    self.with_slot(slot, |call, ctx| call.on_request(now, tx, request, kind, ctx));
+                }
+                // A method we allow but no dialog usage takes (SUBSCRIBE, PUBLISH …).
+                None => self.answer(now, tx, request, 501, None, Extra::Nothing),
+            },
         }
     }
 
@@ -639,8 +642,12 @@ impl Endpoint {
             b = b.to_tag(tag);
         }
         let _ = self.layer.respond(now, tx, b);
-        if let Some(owner) = owner {
-            self.with_slot(owner.slot(), |call, ctx| call.on_cancel(now, ctx));
+        if let (Some(owner), Some(invite)) = (owner, cancels) {
+            self.with_slot(owner.slot(), |call, ctx| {
+                if !call.on_request_cancel(now, invite, ctx) {
+                    call.on_cancel(now, ctx);
+                }
+            });
         }
     }
 

@@ -151,6 +151,14 @@ impl Dialog {
         self.secure
     }
 
+    /// Returns whether we chose the Call-ID (we sent the request that made the dialog),
+    /// which sets our 491 back-off (RFC 3261 §14.1). The dialogs here are made by the
+    /// UAS, whose Call-ID is the caller's: always `false` for now.
+    #[must_use]
+    pub const fn owns_call_id(&self) -> bool {
+        false
+    }
+
     pub(crate) fn confirm(&mut self) {
         self.state = DialogState::Confirmed;
     }
@@ -179,6 +187,26 @@ impl Dialog {
     /// the next local CSeq and Max-Forwards. The transaction layer adds the Via.
     pub(crate) fn request(&mut self, method: &Method) -> RequestBuilder {
         self.local_seq = self.local_seq.wrapping_add(1).max(1);
+        self.request_numbered(method, self.local_seq)
+    }
+
+    /// Starts the ACK for a 2xx to our INVITE with CSeq `seq` (§13.2.2.4): built like any
+    /// request in the dialog, with the INVITE's CSeq number.
+    pub(crate) fn ack(&self, seq: u32) -> RequestBuilder {
+        self.request_numbered(&Method::Ack, seq)
+    }
+
+    /// Replaces the remote target with the Contact of a target-refresh request or of its
+    /// 2xx (§12.2.1.2, §12.2.2).
+    pub(crate) fn refresh_target(&mut self, message: &Message) {
+        if let Some(Ok(crate::message::Contact::Addr(a))) = message.contacts().next()
+            && matches!(a.uri, Uri::Sip(_))
+        {
+            self.remote_target = a.uri.as_str().into();
+        }
+    }
+
+    fn request_numbered(&self, method: &Method, seq: u32) -> RequestBuilder {
         let strict = self.route_set.first().is_some_and(|r| !first_uri_is_loose(r));
         let uri = if strict {
             self.route_set.first().map_or(&*self.remote_target, |r| route_uri(r))
@@ -201,7 +229,7 @@ impl Dialog {
         b.header(HeaderName::From, &*self.local)
             .header(HeaderName::To, &*self.remote)
             .header(HeaderName::CallId, &*self.call_id)
-            .cseq(self.local_seq, method)
+            .cseq(seq, method)
             .max_forwards(70)
     }
 

@@ -376,14 +376,32 @@ impl TransactionLayer {
         target: Target,
         sent_by: &str,
     ) -> Result<(), TxError> {
+        self.send_ack_bytes(request, target, sent_by).map(drop)
+    }
+
+    /// [`send_ack`](Self::send_ack), returning the bytes sent, for the TU to send again
+    /// when the 2xx is retransmitted.
+    pub(crate) fn send_ack_bytes(
+        &mut self,
+        request: impl IntoRequest,
+        target: Target,
+        sent_by: &str,
+    ) -> Result<Bytes, TxError> {
         if request.method() != Some(&Method::Ack) {
             return Err(TxError::NotARequest);
         }
         let (line, _) = self.via_line(target.transport, sent_by)?;
         let mut buf = Vec::new();
         request.write_request(&line, &mut buf)?;
-        self.out.transmit(Transmit::new(target.addr, target.transport, buf.into(), None));
-        Ok(())
+        let bytes = Bytes::from(buf);
+        self.out.transmit(Transmit::new(target.addr, target.transport, bytes.clone(), None));
+        Ok(bytes)
+    }
+
+    /// Sends `bytes` (an ACK the TU sent before) again to `target`, counted as a
+    /// retransmission.
+    pub(crate) fn resend(&mut self, target: Target, bytes: Bytes) {
+        self.out.retransmit(Transmit::new(target.addr, target.transport, bytes, None));
     }
 
     /// Cancels the INVITE of client transaction `invite` (§9.1): builds the CANCEL (same

@@ -151,7 +151,7 @@ mod tests {
         assert_eq!(check(&req("OPTIONS", "sip:b@h", "Require: foo, 100rel\r\n", "")), 420);
         assert_eq!(check(&req("OPTIONS", "sip:b@h", "Content-Type: text/x\r\n", "x")), 415);
         assert_eq!(check(&req("OPTIONS", "sip:b@h", "", "x")), 400);
-        assert_eq!(check(&req("INVITE", "sip:b@h", "Accept: text/plain\r\n", "")), 406);
+        assert_eq!(check(&req("INVITE", "sip:b@h", "Accept: text/html\r\n", "")), 406);
         assert_eq!(check(&req("INVITE", "sip:b@h", "Accept: application/*\r\n", "")), 0);
         // Inside a dialog the Request-URI is not judged.
         assert_eq!(code(&check_request(&req("BYE", "mailto:b@h", "", ""), &c, true)), 0);

@@ -4,7 +4,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::{Call, Ctx, EndReason, InvitationId, InvitationState, InviteUserAgentServer, Rel100};
+use super::{
+    Call, Ctx, EndReason, InvitationId, InvitationState, InviteUserAgentServer, Rel100, RequestId,
+    RequestKind, RequestOptions, ResponseOptions,
+};
 use crate::endpoint::Endpoint;
 use crate::message::{BuildError, Message, NameAddr, ParseError};
 use crate::transaction::TxError;
@@ -48,6 +51,20 @@ pub enum InvitationError {
     /// BYE is for a confirmed call; an unanswered invitation is rejected instead.
     #[error("BYE on an early dialog: reject the invitation instead")]
     EarlyDialog,
+    /// No open request of the peer's (or of ours, for `ack`) has this id: it was
+    /// answered already, timed out, or never was.
+    #[error("no open request with this id")]
+    UnknownRequest,
+    /// This response must not carry a body (a 2xx to an UPDATE without an offer).
+    #[error("this response must not carry a session description")]
+    BodyNotAllowed,
+    /// An INVITE transaction is running in the dialog, either way (RFC 3261 §14.1): the
+    /// first INVITE until its ACK, or a re-INVITE.
+    #[error("an INVITE transaction is in progress in this dialog")]
+    InviteInProgress,
+    /// NOTIFY needs a REFER we accepted whose subscription is still active.
+    #[error("no such subscription")]
+    NoSubscription,
     /// A header or body could not be serialized.
     #[error(transparent)]
     Build(#[from] BuildError),
@@ -269,11 +286,11 @@ impl<'a> Invitation<'a> {
         self.ep.call(self.id).unwrap_or_else(|| unreachable!("the view outlived its call"))
     }
 
-    fn act(
+    fn act<T>(
         &mut self,
         now: Instant,
-        f: impl FnOnce(&mut Call, &mut Ctx<'_>) -> Result<(), InvitationError>,
-    ) -> Result<(), InvitationError> {
+        f: impl FnOnce(&mut Call, &mut Ctx<'_>) -> Result<T, InvitationError>,
+    ) -> Result<T, InvitationError> {
         self.ep.act(now, self.id, f)
     }
 
@@ -423,5 +440,127 @@ impl<'a> Invitation<'a> {
     /// Only if the 480 or the BYE cannot be sent.
     pub fn dispose(&mut self, now: Instant) -> Result<(), InvitationError> {
         self.act(now, |c, ctx| c.dispose(now, ctx))
+    }
+
+    /// Answers request `request`, which the peer sent in the dialog (an
+    /// [`Event::Request`](super::Event::Request)): 101–699, default 200.
+    ///
+    /// A 2xx to a re-INVITE carries the answer to its offer, or our offer when it had none
+    /// (the answer then comes in the ACK, reported by
+    /// [`Event::ReInviteAcked`](super::Event::ReInviteAcked)); it is retransmitted until
+    /// that ACK. A 2xx to a REFER starts its subscription: report progress with
+    /// [`notify`](Self::notify). A 3xx–6xx to an offer leaves the session as it was.
+    ///
+    /// # Errors
+    /// [`InvitationError::UnknownRequest`] once it is answered (by us, by the default
+    /// answer, or a BYE or CANCEL); a code outside 101–699; a missing or unexpected body.
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        options: ResponseOptions,
+    ) -> Result<(), InvitationError> {
+        self.act(now, |c, ctx| c.respond(now, request, &options, ctx))
+    }
+
+    /// Sends a re-INVITE (RFC 3261 §14.1): with `options.body` as a new offer, or without
+    /// one to ask the peer for an offer (answer it with [`ack`](Self::ack) after its 2xx).
+    /// The core ACKs a 2xx to an offer by itself and retries once the 491 back-off is over.
+    ///
+    /// # Errors
+    /// Not established; [`InvitationError::InviteInProgress`] before the first ACK or
+    /// while a re-INVITE runs; [`InvitationError::OfferPending`] while an offer waits.
+    pub fn re_invite(
+        &mut self,
+        now: Instant,
+        options: RequestOptions,
+    ) -> Result<RequestId, InvitationError> {
+        self.act(now, |c, ctx| c.send(now, RequestKind::ReInvite, None, &options, 0, ctx))
+    }
+
+    /// Sends UPDATE (RFC 3311), in the early or confirmed dialog: an offer in
+    /// `options.body`, or just a target refresh.
+    ///
+    /// # Errors
+    /// No dialog or over; [`InvitationError::OfferPending`] for an offer while one waits.
+    pub fn update(
+        &mut self,
+        now: Instant,
+        options: RequestOptions,
+    ) -> Result<RequestId, InvitationError> {
+        self.act(now, |c, ctx| c.send(now, RequestKind::Update, None, &options, 0, ctx))
+    }
+
+    /// Sends INFO (RFC 6086): put `Info-Package` in the extra headers to name its package.
+    ///
+    /// # Errors
+    /// No dialog, or the call is ending or over.
+    pub fn info(
+        &mut self,
+        now: Instant,
+        options: RequestOptions,
+    ) -> Result<RequestId, InvitationError> {
+        self.act(now, |c, ctx| c.send(now, RequestKind::Info, None, &options, 0, ctx))
+    }
+
+    /// Sends MESSAGE (RFC 3428) in the dialog.
+    ///
+    /// # Errors
+    /// No dialog, or the call is ending or over.
+    pub fn message(
+        &mut self,
+        now: Instant,
+        options: RequestOptions,
+    ) -> Result<RequestId, InvitationError> {
+        self.act(now, |c, ctx| c.send(now, RequestKind::Message, None, &options, 0, ctx))
+    }
+
+    /// Sends REFER (RFC 3515) with `refer_to` (e.g. `<sip:carol@192.0.2.3>`) as its
+    /// Refer-To. The NOTIFYs of its subscription arrive as
+    /// [`Event::Request`](super::Event::Request)s of kind [`RequestKind::Notify`].
+    ///
+    /// # Errors
+    /// Not established.
+    pub fn refer(
+        &mut self,
+        now: Instant,
+        refer_to: &str,
+        options: RequestOptions,
+    ) -> Result<RequestId, InvitationError> {
+        let options = options.extra_header("Refer-To", refer_to);
+        self.act(now, |c, ctx| c.send(now, RequestKind::Refer, None, &options, 0, ctx))
+    }
+
+    /// Sends a NOTIFY in the subscription of REFER `refer`, which we accepted (RFC 3515
+    /// §2.4.4): `Event: refer;id=<its CSeq>`, a `message/sipfrag` body with `status` (the
+    /// progress of the referred request) unless `options` carries a body, and
+    /// `Subscription-State: terminated` from a final status on, which ends the
+    /// subscription.
+    ///
+    /// # Errors
+    /// [`InvitationError::NoSubscription`] if `refer` was not accepted or its subscription
+    /// ended; a status outside 100–699; not established.
+    pub fn notify(
+        &mut self,
+        now: Instant,
+        refer: RequestId,
+        status: u16,
+        options: RequestOptions,
+    ) -> Result<RequestId, InvitationError> {
+        self.act(now, |c, ctx| c.notify(now, refer, status, &options, ctx))
+    }
+
+    /// Sends the ACK, with our answer in `options.body`, for the 2xx that carried the
+    /// peer's offer to our offerless re-INVITE `request`.
+    ///
+    /// # Errors
+    /// [`InvitationError::UnknownRequest`] if no such 2xx waits; no body.
+    pub fn ack(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        options: RequestOptions,
+    ) -> Result<(), InvitationError> {
+        self.act(now, |c, ctx| c.ack_reinvite(request, &options, ctx))
     }
 }

@@ -7,17 +7,19 @@
 
 mod checks;
 mod invitation;
+mod session;
 mod uas;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::message::{Limits, Method};
+use crate::message::{Limits, Message, Method};
 use crate::transaction::{Discard, Timers};
 
 pub use invitation::{
     AcceptOptions, Body, Invitation, InvitationError, ProgressOptions, RedirectOptions,
     RejectOptions,
 };
+pub use session::{DefaultAnswers, RequestId, RequestKind, RequestOptions, ResponseOptions};
 pub use uas::InviteUserAgentServer;
 
 pub(crate) use checks::{Verdict, check_request};
@@ -107,6 +109,10 @@ pub enum EndReason {
     BadAnswer,
     /// The INVITE's transport failed before it could be answered.
     TransportError,
+    /// A request we sent in the dialog got 481 or 408 (`Some`), or no response at all
+    /// (`None`): the dialog is over (RFC 5057 §5.1, RFC 3261 §12.2.1.2). After a 408 or
+    /// a timeout a BYE was sent as well, in case the peer still holds the dialog.
+    DialogFailed(Option<u16>),
 }
 
 /// What the endpoint tells its application. Drain with
@@ -163,6 +169,82 @@ pub enum Event {
         /// Who or what ended it.
         reason: EndReason,
     },
+    /// The peer sent a request in the call's dialog (re-INVITE, UPDATE, INFO, MESSAGE,
+    /// REFER, or NOTIFY of a REFER we sent). Answer it with
+    /// [`Invitation::respond`]; unanswered for
+    /// [`Config::request_timeout`], it gets the [`Config::default_answers`] code.
+    Request {
+        /// The invitation.
+        id: InvitationId,
+        /// The request, for `respond`.
+        request: RequestId,
+        /// What it is.
+        kind: RequestKind,
+        /// The request itself (its offer, Refer-To, sipfrag …).
+        message: Box<Message>,
+    },
+    /// A response to a request we sent in the dialog: each provisional and the final one.
+    Response {
+        /// The invitation.
+        id: InvitationId,
+        /// Our request.
+        request: RequestId,
+        /// What it was.
+        kind: RequestKind,
+        /// The response (its answer, or its offer when our re-INVITE had none).
+        response: Box<Message>,
+    },
+    /// Our re-INVITE or UPDATE met 491 (glare): it goes again, with the same offer, at
+    /// `retry_at` (RFC 3261 §14.1). If the dialog is busy then, the 491 arrives as its
+    /// `Response`.
+    Glare {
+        /// The invitation.
+        id: InvitationId,
+        /// Our request.
+        request: RequestId,
+        /// When it is sent again.
+        retry_at: Instant,
+    },
+    /// A request we sent got no response (Timer B or F), or could not be sent: the dialog
+    /// ends (a `Terminated` with [`EndReason::DialogFailed`] follows).
+    RequestTimeout {
+        /// The invitation.
+        id: InvitationId,
+        /// Our request.
+        request: RequestId,
+        /// What it was.
+        kind: RequestKind,
+    },
+    /// The ACK for our 2xx to the peer's re-INVITE arrived (with the answer, if our 2xx
+    /// carried the offer).
+    ReInviteAcked {
+        /// The invitation.
+        id: InvitationId,
+        /// Their re-INVITE.
+        request: RequestId,
+        /// The ACK.
+        message: Box<Message>,
+    },
+    /// The application left a request unanswered for [`Config::request_timeout`]: the
+    /// core sent `status`.
+    DefaultAnswered {
+        /// The invitation.
+        id: InvitationId,
+        /// Their request.
+        request: RequestId,
+        /// What it was.
+        kind: RequestKind,
+        /// The status sent.
+        status: u16,
+    },
+    /// The peer cancelled its re-INVITE before we answered it: it got 487, and its offer
+    /// is void.
+    RequestCancelled {
+        /// The invitation.
+        id: InvitationId,
+        /// Their re-INVITE.
+        request: RequestId,
+    },
     /// A message no part of the endpoint takes, and why. Requests that could be answered
     /// were answered (with 400, 481 …) instead.
     Discarded {
@@ -185,7 +267,14 @@ impl Event {
             | Self::Acked { id, .. }
             | Self::Pracked { id, .. }
             | Self::AckTimeout { id }
-            | Self::Terminated { id, .. } => Some(*id),
+            | Self::Terminated { id, .. }
+            | Self::Request { id, .. }
+            | Self::Response { id, .. }
+            | Self::Glare { id, .. }
+            | Self::RequestTimeout { id, .. }
+            | Self::ReInviteAcked { id, .. }
+            | Self::DefaultAnswered { id, .. }
+            | Self::RequestCancelled { id, .. } => Some(*id),
             Self::Discarded { .. } => None,
         }
     }
@@ -233,13 +322,20 @@ pub struct Config {
     pub auto_ringing: bool,
     /// Reject with 480 when an invitation is not answered within this time.
     pub no_answer_timeout: Duration,
+    /// How long a request in the dialog (re-INVITE, UPDATE, INFO …) waits for the
+    /// application's answer before the default one goes out.
+    pub request_timeout: Duration,
+    /// The answers sent when `request_timeout` runs out.
+    pub default_answers: DefaultAnswers,
 }
 
 impl Config {
     /// Returns the defaults for a UA whose Contact is `contact`: seed 0, RFC timers,
     /// default limits, 65 536 transactions and invitations, Retry-After 5 s, `100rel`,
-    /// methods INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, bodies `application/sdp`, 100 and
-    /// 180 sent automatically, 60 s no-answer time.
+    /// methods INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, MESSAGE, REFER,
+    /// NOTIFY, bodies `application/sdp`, `message/sipfrag`, `text/plain` and
+    /// `application/dtmf-relay`, 100 and 180 sent automatically, 60 s no-answer time, 10 s
+    /// for the application to answer a request in the dialog, [`DefaultAnswers::DEFAULT`].
     #[must_use]
     pub fn new(contact: &str) -> Self {
         Self {
@@ -260,12 +356,24 @@ impl Config {
                 Method::Bye,
                 Method::Options,
                 Method::Prack,
+                Method::Update,
+                Method::Info,
+                Method::Message,
+                Method::Refer,
+                Method::Notify,
             ],
-            accepted_body_types: vec!["application/sdp".to_owned()],
+            accepted_body_types: vec![
+                "application/sdp".to_owned(),
+                "message/sipfrag".to_owned(),
+                "text/plain".to_owned(),
+                "application/dtmf-relay".to_owned(),
+            ],
             user_agent: None,
             auto_trying: true,
             auto_ringing: true,
             no_answer_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(10),
+            default_answers: DefaultAnswers::DEFAULT,
         }
     }
 
@@ -373,7 +481,13 @@ mod tests {
         assert_eq!(Config::new("<sip:a@[2001:db8::1]>").sent_by, "[2001:db8::1]");
         assert_eq!(Config::new("nonsense").sent_by, "invalid.invalid");
         let c = Config::new("sip:a@h");
-        assert_eq!(c.allow_header(), "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK");
-        assert_eq!(c.accept_header(), "application/sdp");
+        assert_eq!(
+            c.allow_header(),
+            "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, MESSAGE, REFER, NOTIFY"
+        );
+        assert_eq!(
+            c.accept_header(),
+            "application/sdp, message/sipfrag, text/plain, application/dtmf-relay"
+        );
     }
 }

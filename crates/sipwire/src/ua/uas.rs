@@ -41,9 +41,9 @@ use crate::transport::Output;
 const MAX_QUEUED_RELIABLE: usize = 8;
 
 /// The Reason header of a BYE that ends a call over a missing or unexpected answer.
-const BAD_ANSWER_REASON: &str = "SIP;cause=488;text=\"Missing or unexpected answer\"";
+pub(super) const BAD_ANSWER_REASON: &str = "SIP;cause=488;text=\"Missing or unexpected answer\"";
 /// The Reason header of a BYE sent because the ACK never came.
-const ACK_TIMEOUT_REASON: &str = "SIP;cause=408;text=\"ACK Timeout\"";
+pub(super) const ACK_TIMEOUT_REASON: &str = "SIP;cause=408;text=\"ACK Timeout\"";
 
 /// What a call needs from the endpoint while it acts: the transaction layer to send
 /// through, the output queue, the configuration and the seeded generator.
@@ -143,16 +143,16 @@ struct Success {
 /// [`Invitation`](super::Invitation) view.
 #[derive(Debug)]
 pub struct InviteUserAgentServer {
-    id: InvitationId,
-    state: InvitationState,
+    pub(super) id: InvitationId,
+    pub(super) state: InvitationState,
     end: Option<EndReason>,
     request: Message,
     tx: TransactionId,
-    source: Target,
+    pub(super) source: Target,
     rel100: Rel100,
-    dialog: Dialog,
+    pub(super) dialog: Dialog,
     /// A response with our To tag went out: the dialog exists (§12.1.1).
-    has_dialog: bool,
+    pub(super) has_dialog: bool,
     oa: OfferAnswer,
     /// The RSeq the next reliable provisional gets.
     next_rseq: u32,
@@ -165,12 +165,14 @@ pub struct InviteUserAgentServer {
     queued: Vec<(u32, u16, Bytes, bool)>,
     deferred: Option<Box<(u16, Bytes)>>,
     success: Option<Box<Success>>,
-    acked: bool,
+    pub(super) acked: bool,
     bye_pending: Option<EndReason>,
     bye_tx: Option<TransactionId>,
     no_answer: Option<Instant>,
     expires: Option<Instant>,
     linger: Option<Instant>,
+    /// Requests in the dialog after the INVITE (made on the first one).
+    pub(super) session: Option<Box<super::session::Session>>,
     pub(crate) armed: Option<Instant>,
     pub(crate) indexed: Option<u64>,
 }
@@ -236,6 +238,7 @@ impl InviteUserAgentServer {
             no_answer: now.checked_add(ctx.config.no_answer_timeout),
             expires,
             linger: None,
+            session: None,
             armed: None,
             indexed: None,
         })
@@ -331,6 +334,7 @@ impl InviteUserAgentServer {
             self.reliable.as_ref().and_then(|r| r.give_up),
             self.success.as_ref().and_then(|s| s.next),
             self.success.as_ref().and_then(|s| s.give_up),
+            self.session.as_ref().and_then(|s| s.next_deadline()),
         ]
         .into_iter()
         .flatten()
@@ -342,11 +346,28 @@ impl InviteUserAgentServer {
         self.linger.is_some_and(|t| t <= now)
     }
 
+    /// Whether the INVITE's own offer/answer is unfinished: our offer (in a reliable
+    /// provisional or the 2xx) waits for its answer, or theirs (or the lack of one) for ours.
+    pub(super) const fn initial_busy(&self) -> Option<super::session::Busy> {
+        match self.oa {
+            OfferAnswer::OfferInProvisional(_) | OfferAnswer::OfferIn2xx => {
+                Some(super::session::Busy::Ours)
+            }
+            OfferAnswer::NoOffer | OfferAnswer::RemoteOffer => Some(super::session::Busy::Theirs),
+            OfferAnswer::Done => None,
+        }
+    }
+
+    /// Stops retransmitting the 2xx (the call is ending another way).
+    pub(super) fn stop_success(&mut self) {
+        self.success = None;
+    }
+
     const fn answerable(&self) -> bool {
         matches!(self.state, InvitationState::Initial | InvitationState::Establishing)
     }
 
-    fn set_state(&mut self, state: InvitationState, ctx: &mut Ctx<'_>) {
+    pub(super) fn set_state(&mut self, state: InvitationState, ctx: &mut Ctx<'_>) {
         if self.state != state {
             self.state = state;
             ctx.emit(Event::StateChanged { id: self.id, state });
@@ -355,7 +376,7 @@ impl InviteUserAgentServer {
 
     /// Ends the invitation: every timer stops; it lingers 64·T1 so that late calls get
     /// [`InvitationError::Cancelled`] or [`InvitationError::Terminated`], not "gone".
-    fn terminate(&mut self, now: Instant, reason: EndReason, ctx: &mut Ctx<'_>) {
+    pub(super) fn terminate(&mut self, now: Instant, reason: EndReason, ctx: &mut Ctx<'_>) {
         if self.state == InvitationState::Terminated {
             return;
         }
@@ -368,12 +389,13 @@ impl InviteUserAgentServer {
         self.deferred = None;
         self.success = None;
         self.bye_pending = None;
+        self.close_incoming(now, ctx);
         self.linger = now.checked_add(ctx.config.timers.t1x64());
         ctx.emit(Event::Terminated { id: self.id, reason });
     }
 
     /// Refuses an operation in a state that does not allow it.
-    fn refuse(&self) -> InvitationError {
+    pub(super) fn refuse(&self) -> InvitationError {
         match (self.state, self.end) {
             (InvitationState::Terminated, Some(EndReason::Cancelled)) => InvitationError::Cancelled,
             (InvitationState::Terminated, Some(reason)) => InvitationError::Terminated(reason),
@@ -671,7 +693,7 @@ impl InviteUserAgentServer {
         self.send_bye(now, cause, reason, ctx);
     }
 
-    fn send_bye(
+    pub(super) fn send_bye(
         &mut self,
         now: Instant,
         cause: EndReason,
@@ -749,15 +771,21 @@ impl InviteUserAgentServer {
         bye: &Message,
         ctx: &mut Ctx<'_>,
     ) {
+        // Requests still open (a re-INVITE, an INFO …) are over: 487 first, then the 200.
+        self.close_incoming(now, ctx);
+        if self.answerable() {
+            let b = self.request.reply(487).to_tag(self.dialog.local_tag());
+            let _ = ctx.layer.respond(now, self.tx, &b);
+        }
         let _ = ctx.layer.respond(now, tx, bye.reply(200));
-        self.fail(now, 487, EndReason::RemoteBye, None, ctx);
+        self.terminate(now, EndReason::RemoteBye, ctx);
     }
 
     /// An ACK matched to our dialog: `false` if it is not for our 2xx (its CSeq differs).
     pub(crate) fn on_ack(&mut self, now: Instant, ack: &Message, ctx: &mut Ctx<'_>) -> bool {
         let invite_seq = self.request.cseq().map(|c| c.seq).ok();
         if ack.cseq().map(|c| c.seq).ok() != invite_seq {
-            return false;
+            return self.on_reinvite_ack(now, ack, ctx);
         }
         if self.acked || (self.success.is_none() && self.bye_pending.is_none()) {
             return true; // a retransmitted ACK, or one after the wait ended
@@ -835,6 +863,9 @@ impl InviteUserAgentServer {
 
     /// Fires the call's timers due at `now`.
     pub(crate) fn handle_timeout(&mut self, now: Instant, ctx: &mut Ctx<'_>) {
+        if self.session.is_some() && self.state != InvitationState::Terminated {
+            self.session_timeout(now, ctx);
+        }
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
         if self.state == InvitationState::Initial && due(self.expires) {
             return self.fail(now, 487, EndReason::Expired, None, ctx);
@@ -899,7 +930,7 @@ fn add_extra<'r>(
     b
 }
 
-fn serialize(b: &ResponseBuilder<'_>) -> Result<Bytes, InvitationError> {
+pub(super) fn serialize(b: &ResponseBuilder<'_>) -> Result<Bytes, InvitationError> {
     let mut buf = Vec::with_capacity(b.encoded_len());
     b.write_to(&mut buf).map_err(InvitationError::Build)?;
     Ok(Bytes::from(buf))
