@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use sipwire::ua::{Config, Event, Invitation, InvitationError, InvitationId};
+use sipwire::ua::{
+    AcceptOptions, Config, Event, Invitation, InvitationError, InvitationId, RequestId, RequestKind,
+};
 use sipwire::{Endpoint, HeaderName, Message, Transport};
 use sipwire_sim::script::Sink;
 use sipwire_sim::{NodeId, World};
@@ -235,10 +237,10 @@ impl Harness {
     }
 
     /// Runs a command on bob's invitation with the world's `now`.
-    pub(crate) fn act(
+    pub(crate) fn act<T>(
         &mut self,
-        f: impl FnOnce(&mut Invitation<'_>, std::time::Instant) -> Result<(), InvitationError>,
-    ) -> Result<(), InvitationError> {
+        f: impl FnOnce(&mut Invitation<'_>, std::time::Instant) -> Result<T, InvitationError>,
+    ) -> Result<T, InvitationError> {
         let id = self.invitation();
         let result = self
             .world
@@ -267,5 +269,83 @@ impl Harness {
     /// The header of a message as text.
     pub(crate) fn header(m: &Message, name: HeaderName) -> Option<String> {
         m.header(name).map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// A call alice offered, bob accepted with an answer, and alice ACKed.
+    pub(crate) fn established() -> Self {
+        Self::established_with(Config::new(&format!("sip:bob@{BOB}")))
+    }
+
+    pub(crate) fn established_with(config: Config) -> Self {
+        let mut h = Self::with_config(config);
+        h.invite("", Some(OFFER));
+        h.settle();
+        h.act(|inv, now| inv.accept(now, AcceptOptions::new().body("application/sdp", ANSWER)))
+            .expect("accept");
+        h.settle();
+        h.ack();
+        h.settle();
+        h
+    }
+
+    /// A re-INVITE from alice with CSeq `cseq` and an optional offer.
+    pub(crate) fn reinvite(&mut self, cseq: u32, body: Option<&str>) {
+        self.in_dialog("INVITE", &format!("sip:bob@{BOB}"), cseq, "", body);
+    }
+
+    /// Alice answers `request` (one bob sent) with `code`, an optional SDP body and extra
+    /// header lines; a Contact goes on every 1xx–2xx.
+    pub(crate) fn reply_to(
+        &mut self,
+        request: &Message,
+        code: u16,
+        body: Option<&str>,
+        extra: &str,
+    ) {
+        let mut b = request.reply(code);
+        if code < 300 {
+            b = b.header(HeaderName::Contact, format!("<sip:alice@{ALICE}>"));
+        }
+        for line in extra.split("\r\n").filter(|l| !l.is_empty()) {
+            let (name, value) = line.split_once(':').expect("name: value");
+            b = b.header_named(name.trim(), value.trim());
+        }
+        if let Some(body) = body {
+            b = b.body("application/sdp", body.to_owned());
+        }
+        let response = b.build().expect("a response");
+        self.send(String::from_utf8(response.as_bytes().to_vec()).expect("text"));
+    }
+
+    /// The requests with `method` alice received, with their arrival times (ms).
+    pub(crate) fn requests_of(&self, method: &sipwire::Method) -> Vec<(u128, Message)> {
+        self.requests().into_iter().filter(|(_, m)| m.method() == Some(method)).collect()
+    }
+
+    /// The responses alice received to requests with `method` (by CSeq), with times (ms).
+    pub(crate) fn responses_to(&self, method: &sipwire::Method) -> Vec<(u128, Message)> {
+        self.received()
+            .into_iter()
+            .filter(|(_, m)| m.status().is_some() && m.cseq().is_ok_and(|c| c.method == *method))
+            .map(|(t, m)| (t.as_millis(), m))
+            .collect()
+    }
+
+    /// The requests bob announced with [`Event::Request`], in order.
+    pub(crate) fn incoming(&self) -> Vec<(RequestId, RequestKind, Message)> {
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::Request { request, kind, message, .. } => {
+                    Some((*request, *kind, (**message).clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The id of the last request bob announced.
+    pub(crate) fn last_incoming(&self) -> RequestId {
+        self.incoming().last().expect("bob announced a request").0
     }
 }

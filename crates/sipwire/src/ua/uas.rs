@@ -701,6 +701,9 @@ impl InviteUserAgentServer {
         ctx: &mut Ctx<'_>,
     ) {
         self.bye_pending = None;
+        // Nothing else in the dialog goes on: open requests get 487, our 2xx to a
+        // re-INVITE stops.
+        self.close_incoming(now, ctx);
         let d = &mut self.dialog;
         let mut b = d.request(&Method::Bye);
         if let Some(r) = reason {
