@@ -44,9 +44,14 @@ impl Harness {
     }
 
     pub(crate) fn with_config(config: Config) -> Self {
+        Self::with_seeded_config(config.with_seed(42))
+    }
+
+    /// As [`with_config`](Self::with_config), keeping the configuration's seed.
+    pub(crate) fn with_seeded_config(config: Config) -> Self {
         let mut world = World::new(1);
         let alice = world.add_node("alice", addr(ALICE), Sink::new());
-        let bob = world.add_node("bob", addr(BOB), Endpoint::new(config.with_seed(42)));
+        let bob = world.add_node("bob", addr(BOB), Endpoint::new(config));
         Self {
             world,
             alice,
@@ -273,11 +278,12 @@ impl Harness {
 
     /// A call alice offered, bob accepted with an answer, and alice ACKed.
     pub(crate) fn established() -> Self {
-        Self::established_with(Config::new(&format!("sip:bob@{BOB}")))
+        Self::established_with(Config::new(&format!("sip:bob@{BOB}")).with_seed(42))
     }
 
+    /// As [`established`](Self::established), with `config` (and its seed).
     pub(crate) fn established_with(config: Config) -> Self {
-        let mut h = Self::with_config(config);
+        let mut h = Self::with_seeded_config(config);
         h.invite("", Some(OFFER));
         h.settle();
         h.act(|inv, now| inv.accept(now, AcceptOptions::new().body("application/sdp", ANSWER)))

@@ -339,10 +339,11 @@ impl Session {
         [incoming, unacked, self.retry.as_ref().map(|r| r.at)].into_iter().flatten().min()
     }
 
+    /// Whether an INVITE transaction runs in the dialog either way (§14.1). A re-INVITE of
+    /// ours waiting out its 491 back-off has none running: the peer's may go first.
     fn invite_in_progress(&self) -> bool {
         self.unacked.is_some()
             || self.awaiting_ack.is_some()
-            || self.retry.as_ref().is_some_and(|r| r.kind == RequestKind::ReInvite)
             || self.incoming.iter().any(|i| i.kind == RequestKind::ReInvite)
             || self.outgoing.iter().any(|o| o.kind == RequestKind::ReInvite)
     }
@@ -857,7 +858,8 @@ impl InviteUserAgentServer {
                 }
                 // §14.1: not while an INVITE runs either way (the first one runs until its
                 // ACK).
-                if !self.acked || session.is_some_and(Session::invite_in_progress) {
+                let waiting = session.and_then(|s| s.retry.as_ref()).is_some();
+                if !self.acked || waiting || session.is_some_and(Session::invite_in_progress) {
                     return Err(InvitationError::InviteInProgress);
                 }
                 if self.busy().is_some() {
