@@ -314,3 +314,31 @@ fn a_reinvite_2xx_never_acked_ends_the_call_with_bye_after_64_t1() {
         "T1 doubling up to T2 = 4 s"
     );
 }
+
+#[test]
+fn rfc5407_a_reinvite_once_our_bye_is_out_gets_481() {
+    let mut h = Harness::established();
+    h.act(|inv, now| inv.bye(now)).expect("bye");
+    h.settle();
+    assert_eq!(h.state(), Some(InvitationState::Terminating));
+    h.reinvite(2, Some(OFFER2));
+    h.settle();
+    assert_eq!(h.codes().last(), Some(&481), "§3.2.2: the Mortal state takes nothing new");
+    assert!(h.incoming().is_empty());
+}
+
+#[test]
+fn the_peer_may_leave_at_most_16_requests_open_then_503() {
+    let mut h = Harness::established();
+    for cseq in 2..20 {
+        h.in_dialog("INFO", "sip:bob@192.0.2.2:5060", cseq, "", None);
+    }
+    h.settle();
+    assert_eq!(h.incoming().len(), 16, "bounded");
+    let refused = h.responses_to(&Method::Info);
+    assert_eq!(refused.len(), 2);
+    assert!(
+        refused.iter().all(|(_, m)| m.status() == Some(503)
+            && Harness::header(m, HeaderName::RetryAfter).is_some())
+    );
+}
