@@ -218,6 +218,10 @@ for adapter in $adapters; do
         run "$adapter" "$transport" rel100 30 "answered=50" \
             -- --max-calls 50 --quiet \
             -- -sf "$repo/$sc/rel100.xml" -m 50 -r 50
+        # A session: re-INVITE, UPDATE and INFO inside each call, all answered.
+        run "$adapter" "$transport" session 30 "answered=50 requests=150 failed=0" \
+            -- --max-calls 50 --quiet \
+            -- -sf "$repo/$sc/session.xml" -m 50 -r 50
         run "$adapter" "$transport" reject 30 "rejected=50 retransmissions=0 retrans486=0" \
             -- --reject 486 --max-calls 50 --quiet \
             -- -sf "$repo/$sc/reject.xml" -m 50 -r 50

@@ -1,6 +1,7 @@
 //! `answer`: answers every incoming call — 100, 180, then 200 with an SDP answer after
-//! `--ring-ms` — waits for the ACK and answers the BYE. One line per ended call, a summary
-//! on exit.
+//! `--ring-ms` — waits for the ACK, answers what comes inside the call (200 to re-INVITE,
+//! UPDATE, INFO, MESSAGE, with an SDP answer where an offer came; 603 to REFER) and the
+//! BYE. One line per ended call, a summary on exit.
 //!
 //! ```text
 //! cargo run --release -p sipwire-std --example answer -- --bind 127.0.0.1:5060
@@ -120,6 +121,16 @@ impl App<'_> {
                     call.awaiting_prack = false;
                     let at = (call.started + self.args.ring).max(now);
                     self.schedule(at, id);
+                }
+            }
+            Event::Request { id, request, kind, message } => {
+                self.n += 1;
+                let options = common::in_dialog_answer(kind, &message, self.local.ip(), self.n);
+                if let Some(mut invitation) = driver.invitation(id) {
+                    match invitation.respond(now, request, options) {
+                        Ok(()) => self.tally.requests += 1,
+                        Err(e) => eprintln!("respond to {kind:?}: {e}"),
+                    }
                 }
             }
             Event::Terminated { id, reason } => {

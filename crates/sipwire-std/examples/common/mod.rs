@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use sipwire::Transport;
-use sipwire::ua::{Config, EndReason, Rel100};
+use sipwire::ua::{Config, EndReason, Rel100, RequestKind, ResponseOptions};
+use sipwire::{Message, Transport};
 
 /// How long to keep answering after `--max-calls` is reached: the ACK of a last 486 or 487
 /// is still to come, and over UDP a lost 200 for the last BYE is asked for again 0.5, 1.5
@@ -167,6 +167,28 @@ pub(crate) fn sdp(offer: Option<&[u8]>, local: IpAddr, n: u64) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// The examples' answer to a request inside a call: 200 to re-INVITE, UPDATE, INFO,
+/// MESSAGE and NOTIFY — with an SDP answer to an offer, or an offer for a re-INVITE that
+/// had none — and 603 to REFER (the examples transfer nothing). Session `n` numbers the SDP.
+pub(crate) fn in_dialog_answer(
+    kind: RequestKind,
+    request: &Message,
+    local: IpAddr,
+    n: u64,
+) -> ResponseOptions {
+    let offer = (!request.body().is_empty()).then(|| request.body());
+    match kind {
+        RequestKind::Refer => ResponseOptions::new().status_code(603),
+        RequestKind::ReInvite => {
+            ResponseOptions::new().body("application/sdp", sdp(offer, local, n))
+        }
+        RequestKind::Update if offer.is_some() => {
+            ResponseOptions::new().body("application/sdp", sdp(offer, local, n))
+        }
+        _ => ResponseOptions::new(),
+    }
+}
+
 /// How a call ended, for its line and the summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -200,6 +222,8 @@ pub(crate) struct Tally {
     pub(crate) rejected: u64,
     pub(crate) cancelled: u64,
     pub(crate) failed: u64,
+    /// Requests answered inside calls (re-INVITE, UPDATE, INFO …).
+    pub(crate) requests: u64,
 }
 
 impl Tally {
@@ -243,8 +267,8 @@ impl Tally {
     /// The last line printed.
     pub(crate) fn summary(&self, retransmissions: u64) -> String {
         format!(
-            "summary: calls={} answered={} rejected={} cancelled={} failed={} retransmissions={retransmissions}",
-            self.calls, self.answered, self.rejected, self.cancelled, self.failed
+            "summary: calls={} answered={} rejected={} cancelled={} failed={} retransmissions={retransmissions} requests={}",
+            self.calls, self.answered, self.rejected, self.cancelled, self.failed, self.requests
         )
     }
 }
