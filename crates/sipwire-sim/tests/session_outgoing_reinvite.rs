@@ -205,3 +205,21 @@ fn re_invite_and_refer_need_a_confirmed_dialog_but_update_and_info_work_early() 
     let (_, info) = h.requests_of(&Method::Info).pop().expect("INFO");
     assert_eq!(info.to_tag().unwrap(), Some("alice-tag"));
 }
+
+#[test]
+fn a_2xx_to_our_re_invite_after_our_bye_is_still_acked() {
+    let mut h = Harness::established();
+    h.act(|inv, now| inv.re_invite(now, RequestOptions::new())).expect("re-INVITE");
+    h.settle();
+    let (_, invite) = h.requests_of(&Method::Invite).pop().expect("re-INVITE");
+    h.act(|inv, now| inv.bye(now)).expect("bye");
+    h.settle();
+    h.reply_to(&invite, 200, Some(NEW_ANSWER), "");
+    h.settle();
+    let (_, ack) = acks(&h).pop().expect("§13.2.2.4: every 2xx is ACKed");
+    assert_eq!(ack.cseq().unwrap().seq, invite.cseq().unwrap().seq);
+    assert!(
+        !h.events().iter().any(|(_, e)| matches!(e, Event::Response { .. })),
+        "the call is ending: no news for the application"
+    );
+}

@@ -644,7 +644,8 @@ impl Endpoint {
         let _ = self.layer.respond(now, tx, b);
         if let (Some(owner), Some(invite)) = (owner, cancels) {
             self.with_slot(owner.slot(), |call, ctx| {
-                if !call.on_request_cancel(now, invite, ctx) {
+                // A CANCEL for a re-INVITE already answered changes nothing (§9.2).
+                if !call.on_request_cancel(now, invite, ctx) && call.transaction() == invite {
                     call.on_cancel(now, ctx);
                 }
             });

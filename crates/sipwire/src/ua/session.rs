@@ -1014,15 +1014,15 @@ impl InviteUserAgentServer {
         if kind == RequestKind::Refer && code >= 300 {
             session.subscriber.retain(|s| s.refer != id);
         }
-        if !self.live() {
-            return true;
-        }
         let success = (200..300).contains(&code);
-        if kind.offers() && success {
+        let live = self.live();
+        if kind.offers() && success && live {
             self.dialog.refresh_target(response);
         }
         if kind == RequestKind::ReInvite && success {
-            if offer {
+            // A 2xx to an INVITE is ACKed even when the call is ending (§13.2.2.4); an
+            // offer in it then goes unanswered, as the BYE ends the session anyway.
+            if offer || !live {
                 let b = self.finish_request(self.dialog.ack(seq), &RequestOptions::new(), ctx);
                 if let Ok(bytes) = self.send_ack(&b, ctx) {
                     sess(&mut self.session).sent_ack = Some(SentAck { tx, bytes });
@@ -1033,6 +1033,9 @@ impl InviteUserAgentServer {
                 session.pending = Pending::Remote(id);
                 session.awaiting_ack = Some((id, tx, seq));
             }
+        }
+        if !live {
+            return true;
         }
         if code == 491 && kind.offers() && o.retries < MAX_GLARE_RETRIES {
             let at = now + glare_backoff(self.dialog.owns_call_id(), ctx.rng);
