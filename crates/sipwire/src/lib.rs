@@ -7,8 +7,11 @@
 //! Most applications use one type: [`Endpoint`], which wires the layers below into a
 //! user agent (its docs show the loop). `ep.invitation(id)` returns an [`ua::Invitation`],
 //! SIP.js's incoming-call API (`progress`, `accept`, `reject`, `redirect`, `bye`,
-//! `dispose`) as a view borrowed from the endpoint. The layers are public too, for those who
-//! build their own user agent:
+//! `dispose`) as a view borrowed from the endpoint; once answered, the same view is the
+//! session: the peer's re-INVITE, UPDATE, INFO, MESSAGE, REFER and NOTIFY arrive as
+//! [`ua::Event::Request`]s answered with `respond`, and `re_invite`, `update`, `info`,
+//! `message`, `refer` and `notify` send ours (responses as [`ua::Event::Response`]). The
+//! layers are public too, for those who build their own user agent:
 //!
 //! The message layer:
 //!
