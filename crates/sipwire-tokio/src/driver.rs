@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use sipwire::ua::{
-    AcceptOptions, Event, InvitationId, ProgressOptions, RedirectOptions, RejectOptions,
+    AcceptOptions, Event, InvitationId, ProgressOptions, RedirectOptions, RejectOptions, RequestId,
+    RequestOptions, ResponseOptions,
 };
 use sipwire::{Input, Output, Transmit, Transport};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -32,6 +33,8 @@ pub(crate) fn now() -> Instant {
 pub(crate) enum Command {
     /// Run `action` on invitation `id`; the verdict goes to `reply`, if anyone still waits.
     Act { id: InvitationId, action: Action, reply: oneshot::Sender<Result<(), Error>> },
+    /// Send `request` in the dialog of invitation `id`; its id or the refusal goes to `reply`.
+    Send { id: InvitationId, request: InDialog, reply: oneshot::Sender<Result<RequestId, Error>> },
     /// SIP.js `dispose`, from a dropped handle: nobody waits for the verdict.
     Dispose(InvitationId),
     /// The core's retransmission count.
@@ -48,6 +51,19 @@ pub(crate) enum Action {
     Reject(RejectOptions),
     Redirect(Vec<String>, RedirectOptions),
     Bye,
+    Respond(RequestId, ResponseOptions),
+    Ack(RequestId, RequestOptions),
+}
+
+/// The commands of the core's `Invitation` view that start a request in the dialog.
+#[derive(Debug)]
+pub(crate) enum InDialog {
+    ReInvite(RequestOptions),
+    Update(RequestOptions),
+    Info(RequestOptions),
+    Message(RequestOptions),
+    Refer(String, RequestOptions),
+    Notify(RequestId, u16, RequestOptions),
 }
 
 /// One open TCP flow, keyed by the peer's address.
@@ -294,10 +310,27 @@ impl Driver {
                             inv.redirect(now, &contacts, o)
                         }
                         Action::Bye => inv.bye(now),
+                        Action::Respond(request, o) => inv.respond(now, request, o),
+                        Action::Ack(request, o) => inv.ack(now, request, o),
                     }
                     .map_err(Error::from),
                 };
                 // The caller may have dropped its future: the command stands all the same.
+                let _ = reply.send(verdict);
+            }
+            Command::Send { id, request, reply } => {
+                let verdict = match self.ep.invitation(id) {
+                    None => Err(Error::Gone),
+                    Some(mut inv) => match request {
+                        InDialog::ReInvite(o) => inv.re_invite(now, o),
+                        InDialog::Update(o) => inv.update(now, o),
+                        InDialog::Info(o) => inv.info(now, o),
+                        InDialog::Message(o) => inv.message(now, o),
+                        InDialog::Refer(refer_to, o) => inv.refer(now, &refer_to, o),
+                        InDialog::Notify(refer, status, o) => inv.notify(now, refer, status, o),
+                    }
+                    .map_err(Error::from),
+                };
                 let _ = reply.send(verdict);
             }
             Command::Dispose(id) => {

@@ -8,11 +8,11 @@ use sipwire::transaction::Target;
 use sipwire::transport::Transport;
 use sipwire::ua::{
     AcceptOptions, EndReason, Event, InvitationId, InvitationState, ProgressOptions,
-    RedirectOptions, RejectOptions, Rel100,
+    RedirectOptions, RejectOptions, Rel100, RequestId, RequestOptions, ResponseOptions,
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::driver::{Action, Command};
+use crate::driver::{Action, Command, InDialog};
 use crate::error::Error;
 
 /// The id of a call and the way to its driver.
@@ -25,10 +25,21 @@ struct Link {
 impl Link {
     /// Sends `action` now (before any await point) and waits for the core's verdict.
     async fn act(&self, action: Action) -> Result<(), Error> {
+        self.ask(|reply| Command::Act { id: self.id, action, reply }).await
+    }
+
+    /// Sends `request` now (before any await point) and waits for its id or the refusal.
+    async fn send(&self, request: InDialog) -> Result<RequestId, Error> {
+        self.ask(|reply| Command::Send { id: self.id, request, reply }).await
+    }
+
+    /// Sends the command `make` builds around a reply channel, and waits for the reply.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, Error>>) -> Command,
+    ) -> Result<T, Error> {
         let (reply, verdict) = oneshot::channel();
-        self.commands
-            .send(Command::Act { id: self.id, action, reply })
-            .map_err(|_| Error::Closed)?;
+        self.commands.send(make(reply)).map_err(|_| Error::Closed)?;
         verdict.await.map_err(|_| Error::Closed)?
     }
 
@@ -162,7 +173,9 @@ impl Invitation {
     }
 
     /// Returns the next event of this invitation (`Cancelled`, `Pracked`, `StateChanged`,
-    /// `Terminated` …), or `None` after `Terminated` or once the endpoint has stopped.
+    /// `Terminated` …), or `None` after `Terminated` or once the endpoint has stopped. The
+    /// caller's requests in the early dialog (UPDATE, INFO …) come as `Request`: answer
+    /// them with [`respond`](Self::respond).
     ///
     /// Cancellation-safe: a dropped future loses no event.
     pub async fn next_event(&mut self) -> Option<Event> {
@@ -181,6 +194,23 @@ impl Invitation {
     /// The core refused ([`Error::Invitation`]), or the endpoint stopped.
     pub async fn progress(&mut self, options: ProgressOptions) -> Result<(), Error> {
         self.link.act(Action::Progress(options)).await
+    }
+
+    /// Answers `request`, which the caller sent in the early dialog (an
+    /// [`Event::Request`]): see [`sipwire::ua::Invitation::respond`]. After `accept`, the
+    /// [`Session`] answers them.
+    ///
+    /// Cancellation: as [`progress`](Self::progress).
+    ///
+    /// # Errors
+    /// The core refused (the request is answered already, a code outside 101–699, a
+    /// missing or unexpected body …), or the endpoint stopped.
+    pub async fn respond(
+        &mut self,
+        request: RequestId,
+        options: ResponseOptions,
+    ) -> Result<(), Error> {
+        self.link.act(Action::Respond(request, options)).await
     }
 
     /// Accepts with a 2xx (default 200) and returns the [`Session`], which takes over this
@@ -248,7 +278,18 @@ impl Drop for Invitation {
     }
 }
 
-/// An accepted call: the events of its dialog and the way to end it.
+/// An accepted call: the events of its dialog, the requests either side sends inside it,
+/// and the way to end it.
+///
+/// The peer's re-INVITE, UPDATE, INFO, MESSAGE, REFER and NOTIFY arrive from
+/// [`next_event`](Self::next_event) as [`Event::Request`]; answer each with
+/// [`respond`](Self::respond) (unanswered for the configuration's `request_timeout`, the
+/// core sends its default answer). Start requests of our own with
+/// [`re_invite`](Self::re_invite), [`update`](Self::update), [`info`](Self::info),
+/// [`message`](Self::message), [`refer`](Self::refer) and [`notify`](Self::notify); their
+/// responses come back as [`Event::Response`], tagged with the [`RequestId`] the method
+/// returned. Every SIP rule (CSeq, glare and its retry, ACKs of 2xx, offer/answer
+/// checks) stays in the core: these methods hand the command over and return its verdict.
 ///
 /// **Drop**: dropping a session that has not ended disposes of it: an established call
 /// is ended with BYE (after the ACK, if it has not come yet); one already ending or ended
@@ -286,8 +327,18 @@ impl Session {
         self.seen.ended
     }
 
-    /// Returns the next event of the call (`StateChanged`, `Acked`, `AckTimeout`,
-    /// `Terminated` …), or `None` after `Terminated` or once the endpoint has stopped.
+    /// Returns the next event of the call, or `None` after `Terminated` or once the
+    /// endpoint has stopped. Every event the core has about the call comes through,
+    /// unchanged:
+    ///
+    /// - the call: `StateChanged`, `Cancelled` (after the answer), `Acked`, `AckTimeout`,
+    ///   and last `Terminated` (with [`EndReason::DialogFailed`] when a request of ours got
+    ///   481, 408 or no response);
+    /// - the peer's requests: `Request` (answer with [`respond`](Self::respond)),
+    ///   `ReInviteAcked` (the ACK of our 2xx to its re-INVITE), `RequestCancelled` (it
+    ///   cancelled its re-INVITE), `DefaultAnswered` (the core answered for us);
+    /// - our requests: `Response` (each provisional and the final one), `Glare` (491: the
+    ///   core sends it again at `retry_at`), `RequestTimeout`.
     ///
     /// Cancellation-safe: a dropped future loses no event.
     pub async fn next_event(&mut self) -> Option<Event> {
@@ -315,6 +366,99 @@ impl Session {
     /// The core refused (already ending or ended), or the endpoint stopped.
     pub async fn bye(&mut self) -> Result<(), Error> {
         self.link.act(Action::Bye).await
+    }
+
+    /// Answers `request`, which the peer sent in the dialog (an [`Event::Request`]): see
+    /// [`sipwire::ua::Invitation::respond`].
+    ///
+    /// Cancellation: as [`bye`](Self::bye); so for every command below.
+    ///
+    /// # Errors
+    /// The core refused ([`InvitationError::UnknownRequest`] once the request is answered,
+    /// a code outside 101–699, a missing or unexpected body …), or the endpoint stopped.
+    ///
+    /// [`InvitationError::UnknownRequest`]: sipwire::ua::InvitationError::UnknownRequest
+    pub async fn respond(
+        &mut self,
+        request: RequestId,
+        options: ResponseOptions,
+    ) -> Result<(), Error> {
+        self.link.act(Action::Respond(request, options)).await
+    }
+
+    /// Sends a re-INVITE with the offer in `options.body`, or without one to ask the peer
+    /// for an offer (then answer its 2xx with [`ack`](Self::ack)), and returns its id: see
+    /// [`sipwire::ua::Invitation::re_invite`].
+    ///
+    /// # Errors
+    /// The core refused (not established, an INVITE transaction in progress, an offer
+    /// waiting for its answer …), or the endpoint stopped.
+    pub async fn re_invite(&mut self, options: RequestOptions) -> Result<RequestId, Error> {
+        self.link.send(InDialog::ReInvite(options)).await
+    }
+
+    /// Sends UPDATE (an offer in `options.body`, or a target refresh) and returns its id:
+    /// see [`sipwire::ua::Invitation::update`].
+    ///
+    /// # Errors
+    /// The core refused (the call is over, an offer waiting …), or the endpoint stopped.
+    pub async fn update(&mut self, options: RequestOptions) -> Result<RequestId, Error> {
+        self.link.send(InDialog::Update(options)).await
+    }
+
+    /// Sends INFO and returns its id: see [`sipwire::ua::Invitation::info`].
+    ///
+    /// # Errors
+    /// The core refused (the call is ending or over), or the endpoint stopped.
+    pub async fn info(&mut self, options: RequestOptions) -> Result<RequestId, Error> {
+        self.link.send(InDialog::Info(options)).await
+    }
+
+    /// Sends MESSAGE and returns its id: see [`sipwire::ua::Invitation::message`].
+    ///
+    /// # Errors
+    /// The core refused (the call is ending or over), or the endpoint stopped.
+    pub async fn message(&mut self, options: RequestOptions) -> Result<RequestId, Error> {
+        self.link.send(InDialog::Message(options)).await
+    }
+
+    /// Sends REFER with `refer_to` (e.g. `<sip:carol@192.0.2.3>`) as its Refer-To and
+    /// returns its id; the NOTIFYs of its subscription arrive as [`Event::Request`]s. See
+    /// [`sipwire::ua::Invitation::refer`].
+    ///
+    /// # Errors
+    /// The core refused (not established), or the endpoint stopped.
+    pub async fn refer(
+        &mut self,
+        refer_to: &str,
+        options: RequestOptions,
+    ) -> Result<RequestId, Error> {
+        self.link.send(InDialog::Refer(refer_to.to_owned(), options)).await
+    }
+
+    /// Sends a NOTIFY with `status` in the subscription of the peer's REFER `refer`, which
+    /// we accepted, and returns its id: see [`sipwire::ua::Invitation::notify`].
+    ///
+    /// # Errors
+    /// The core refused (no such subscription, a status outside 100–699 …), or the
+    /// endpoint stopped.
+    pub async fn notify(
+        &mut self,
+        refer: RequestId,
+        status: u16,
+        options: RequestOptions,
+    ) -> Result<RequestId, Error> {
+        self.link.send(InDialog::Notify(refer, status, options)).await
+    }
+
+    /// Sends the ACK, with our answer in `options.body`, for the 2xx that carried the
+    /// peer's offer to our offerless re-INVITE `request`: see
+    /// [`sipwire::ua::Invitation::ack`]. (The core ACKs every other 2xx by itself.)
+    ///
+    /// # Errors
+    /// The core refused (no such 2xx waits, no body), or the endpoint stopped.
+    pub async fn ack(&mut self, request: RequestId, options: RequestOptions) -> Result<(), Error> {
+        self.link.act(Action::Ack(request, options)).await
     }
 }
 

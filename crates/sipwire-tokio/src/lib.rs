@@ -76,6 +76,13 @@
 //! - [`Invitation::accept`] consumes the invitation and returns a [`Session`]: the types say
 //!   which commands are left. `progress`, `reject` and `redirect` borrow, so that the
 //!   application can still read the `Terminated` event (and its reason) afterwards.
+//! - Requests inside the dialog are [`Session`] commands that return the core's
+//!   [`RequestId`] once the request is out; its responses (provisionals, the final one, a
+//!   491's `Glare`, a timeout) come as events from `next_event`, in order with the rest of
+//!   the call. A future per request would have to live as long as Timer B, lose the
+//!   provisionals or buffer them, and make "drop the future" mean something on the wire.
+//!   The peer's requests come the same way (`Event::Request`), answered with
+//!   [`Session::respond`].
 //! - Handles deliver the core's own [`Event`]s: the adapter adds no vocabulary of its own,
 //!   and new events of the core reach the application unchanged. `state()` and
 //!   `end_reason()` on a handle reflect the events it has returned.
@@ -105,5 +112,6 @@ pub use options::Options;
 
 pub use sipwire::ua::{
     AcceptOptions, Config, EndReason, Event, InvitationError, InvitationState, ProgressOptions,
-    RedirectOptions, RejectOptions, Rel100,
+    RedirectOptions, RejectOptions, Rel100, RequestId, RequestKind, RequestOptions,
+    ResponseOptions,
 };

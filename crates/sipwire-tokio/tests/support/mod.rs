@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sipwire::transaction::Timers;
 use sipwire::{Frame, KeepAliveRole, Message, ParseOptions, StreamFramer};
-use sipwire_tokio::{Config, Endpoint, Incoming, Options};
+use sipwire_tokio::{AcceptOptions, Config, Endpoint, Event, Incoming, Options, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -94,9 +94,60 @@ impl Call {
         format!("{head}Content-Length: 0\r\n\r\n")
     }
 
+    /// A request of the caller's inside the dialog (`to_tag` is the server's tag), with
+    /// its own branch, extra header lines and an optional `(content type, body)`.
+    pub fn in_dialog(
+        &self,
+        method: &str,
+        cseq: u32,
+        to_tag: &str,
+        extra: &[(&str, &str)],
+        body: Option<(&str, &str)>,
+    ) -> String {
+        let branch = format!("{}-{}-{cseq}", self.id, method.to_ascii_lowercase());
+        self.in_dialog_on(&branch, method, cseq, to_tag, extra, body)
+    }
+
+    /// As [`in_dialog`](Self::in_dialog), on branch `z9hG4bK<branch>`: a CANCEL, or the
+    /// ACK of a non-2xx, takes the branch of the request it is about
+    /// (`<call id>-<method, lower case>-<cseq>` for those from `in_dialog`).
+    pub fn in_dialog_on(
+        &self,
+        branch: &str,
+        method: &str,
+        cseq: u32,
+        to_tag: &str,
+        extra: &[(&str, &str)],
+        body: Option<(&str, &str)>,
+    ) -> String {
+        let mut out = self.head(method, branch, Some(to_tag), cseq);
+        for (name, value) in extra {
+            out.push_str(&format!("{name}: {value}\r\n"));
+        }
+        match body {
+            Some((ct, body)) => out.push_str(&format!(
+                "Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )),
+            None => out.push_str("Content-Length: 0\r\n\r\n"),
+        }
+        out
+    }
+
     /// The 200 to a BYE the server sent.
     pub fn ok_to(request: &Message) -> String {
-        let mut out = String::from("SIP/2.0 200 OK\r\n");
+        Self::reply(request, "200 OK", None, None)
+    }
+
+    /// A response to a request the server sent: its Via, From, To, Call-ID and CSeq,
+    /// then `contact` (a URI) and `(content type, body)` if given.
+    pub fn reply(
+        request: &Message,
+        status: &str,
+        contact: Option<&str>,
+        body: Option<(&str, &str)>,
+    ) -> String {
+        let mut out = format!("SIP/2.0 {status}\r\n");
         for h in request.headers() {
             let name = h.raw_name();
             if ["Via", "From", "To", "Call-ID", "CSeq"].iter().any(|n| n.eq_ignore_ascii_case(name))
@@ -104,8 +155,22 @@ impl Call {
                 out.push_str(&format!("{name}: {}\r\n", String::from_utf8_lossy(h.value())));
             }
         }
-        out.push_str("Content-Length: 0\r\n\r\n");
+        if let Some(contact) = contact {
+            out.push_str(&format!("Contact: <{contact}>\r\n"));
+        }
+        match body {
+            Some((ct, body)) => out.push_str(&format!(
+                "Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )),
+            None => out.push_str("Content-Length: 0\r\n\r\n"),
+        }
         out
+    }
+
+    /// The caller's Contact URI.
+    pub fn contact(&self) -> String {
+        format!("sip:alice@{};transport={}", self.local, self.transport)
     }
 }
 
@@ -225,4 +290,50 @@ impl TcpPeer {
         };
         tokio::time::timeout(within, wait).await.is_ok()
     }
+}
+
+/// A call over UDP, answered and ACKed: the session is Established and has taken the
+/// `Acked` event.
+#[derive(Debug)]
+pub struct Established {
+    pub ep: Endpoint,
+    pub incoming: Incoming,
+    pub peer: UdpPeer,
+    pub call: Call,
+    /// The server's To tag.
+    pub tag: String,
+    pub session: Session,
+}
+
+/// Sets up an [`Established`] call with Call-ID `id`; the 200 to the INVITE carries
+/// [`ANSWER`].
+pub async fn established(id: &str) -> Established {
+    let (ep, mut incoming) = endpoint(Options::udp(loopback())).await;
+    let mut peer = UdpPeer::new(ep.local_addr()).await;
+    let call = Call::new(id, peer.local(), ep.local_addr(), "UDP");
+    peer.send(&call.invite()).await;
+    peer.expect(100).await;
+    let tag = to_tag(&peer.expect(180).await);
+    let invitation = tokio::time::timeout(WAIT, incoming.next()).await.unwrap().expect("invited");
+    let answer = AcceptOptions::new().body("application/sdp", ANSWER);
+    let mut session =
+        tokio::time::timeout(WAIT, invitation.accept(answer)).await.unwrap().expect("accepted");
+    peer.expect(200).await;
+    peer.send(&call.ack(&tag)).await;
+    next_event(&mut session, |e| matches!(e, Event::Acked { .. }).then_some(())).await;
+    Established { ep, incoming, peer, call, tag, session }
+}
+
+/// Returns what `pick` makes of the first event it takes, skipping the others; fails the
+/// test if the session ends, or nothing fits within [`WAIT`].
+pub async fn next_event<T>(session: &mut Session, mut pick: impl FnMut(Event) -> Option<T>) -> T {
+    let wait = async {
+        loop {
+            let event = session.next_event().await.expect("the session ended first");
+            if let Some(found) = pick(event) {
+                return found;
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, wait).await.expect("the event within the bound")
 }
