@@ -26,7 +26,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// One ended call, for the tally.
-type Ended = (String, Outcome, std::time::Duration);
+/// A call's id, how it ended, how long it took, and how many requests it answered inside.
+type Ended = (String, Outcome, std::time::Duration, u64);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -68,7 +69,8 @@ async fn main() -> ExitCode {
                     let _ = tx.send(answer(invitation, &args, local.ip(), n).await);
                 });
             }
-            Some((call_id, outcome, duration)) = ended.recv() => {
+            Some((call_id, outcome, duration, requests)) = ended.recv() => {
+                tally.requests += requests;
                 tally.record(&call_id, &outcome, duration, args.quiet);
             }
             () = &mut stop => {
@@ -96,8 +98,11 @@ async fn answer(invitation: Invitation, args: &Args, local: IpAddr, n: u64) -> E
     let start = Instant::now();
     let call_id = invitation.call_id().to_owned();
     let plan = common::plan(args, invitation.rel100(), invitation.body(), local, n);
+    let mut requests = 0;
     let end = match play(invitation, plan).await {
-        Ok(Answered::Yes(mut session)) => session.ended().await.ok_or(Error::Closed),
+        Ok(Answered::Yes(mut session)) => {
+            in_call(&mut session, local, n, &mut requests).await.ok_or(Error::Closed)
+        }
         Ok(Answered::No(mut invitation)) => ended(&mut invitation).await.ok_or(Error::Closed),
         Err(Error::Invitation(InvitationError::Cancelled)) => Ok(EndReason::Cancelled),
         Err(Error::Invitation(InvitationError::Terminated(reason))) => Ok(reason),
@@ -107,7 +112,30 @@ async fn answer(invitation: Invitation, args: &Args, local: IpAddr, n: u64) -> E
         Ok(reason) => Outcome::of(reason, args.reject),
         Err(e) => Outcome::Failed(e.to_string()),
     };
-    (call_id, outcome, start.elapsed())
+    (call_id, outcome, start.elapsed(), requests)
+}
+
+/// Answers what the caller sends inside the call (see `common::in_dialog_answer`) until
+/// the call ends; returns why, counting the requests answered.
+async fn in_call(
+    session: &mut Session,
+    local: IpAddr,
+    n: u64,
+    requests: &mut u64,
+) -> Option<EndReason> {
+    loop {
+        match session.next_event().await? {
+            Event::Request { request, kind, message, .. } => {
+                let options = common::in_dialog_answer(kind, &message, local, n);
+                match session.respond(request, options).await {
+                    Ok(()) => *requests += 1,
+                    Err(e) => eprintln!("respond to {kind:?}: {e}"),
+                }
+            }
+            Event::Terminated { reason, .. } => return Some(reason),
+            _ => {}
+        }
+    }
 }
 
 /// How [`play`] left the call.

@@ -407,13 +407,17 @@ impl InviteUserAgentServer {
         retry_after: bool,
         ctx: &mut Ctx<'_>,
     ) {
-        let secs = (ctx.rng.next_u64() % 11).to_string();
+        let secs = if retry_after { (ctx.rng.next_u64() % 11).to_string() } else { String::new() };
         let mut b = request.reply(code);
         if let Some(r) = reason {
             b = b.reason(r);
         }
         if retry_after {
             b = b.header(HeaderName::RetryAfter, &secs);
+        }
+        if code == 489 {
+            // RFC 6665 §8.3.1: the packages we take.
+            b = b.header(HeaderName::AllowEvents, "refer");
         }
         if let Some(ua) = &ctx.config.user_agent {
             b = b.header(HeaderName::Server, ua);
@@ -471,7 +475,7 @@ impl InviteUserAgentServer {
             }
             RequestKind::Refer => {
                 if !matches!(request.refer_to(), Ok(Some(_))) {
-                    return refuse(400, Some("Bad Request - Missing Refer-To"), false, ctx);
+                    return refuse(400, Some("Bad Request - Exactly One Refer-To"), false, ctx);
                 }
             }
             RequestKind::Notify => {
