@@ -781,7 +781,14 @@ impl InviteUserAgentServer {
             let _ = ctx.layer.respond(now, self.tx, &b);
         }
         let _ = ctx.layer.respond(now, tx, bye.reply(200));
-        self.terminate(now, EndReason::RemoteBye, ctx);
+        // Their BYE crossing ours: the reason ours went out for (an ACK or request that
+        // timed out, a bad answer …) is still why the call ended; a plain `bye` of ours
+        // yields to theirs.
+        let reason = match self.end {
+            Some(EndReason::LocalBye(_)) | None => EndReason::RemoteBye,
+            Some(other) => other,
+        };
+        self.terminate(now, reason, ctx);
     }
 
     /// An ACK matched to our dialog: `false` if it is not for our 2xx (its CSeq differs).
