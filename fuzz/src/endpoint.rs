@@ -9,14 +9,15 @@
 //! `poll_timeout` names) through [`Driver`], which checks the loop's invariants at every
 //! step and, once the inputs stop, that time alone empties the endpoint.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use arbitrary::{Arbitrary, Unstructured};
 use sipwire::ua::{
-    AcceptOptions, Config, EndReason, Event, Invitation, InvitationError, InvitationId,
-    InvitationState, ProgressOptions, RedirectOptions, RejectOptions,
+    AcceptOptions, Config, DefaultAnswers, EndReason, Event, Invitation, InvitationError,
+    InvitationId, InvitationState, ProgressOptions, RedirectOptions, RejectOptions, RequestId,
+    RequestKind, RequestOptions, ResponseOptions,
 };
 use sipwire::{
     Endpoint, HeaderName, Input, Message, Method, Output, ParseOptions, TransactionId, Transport,
@@ -80,8 +81,37 @@ struct Driver {
     announced: BTreeSet<InvitationId>,
     terminated: BTreeSet<InvitationId>,
     acked: BTreeSet<InvitationId>,
+    /// The peer's requests the endpoint announced ([`Event::Request`]).
+    incoming: BTreeMap<(InvitationId, RequestId), Announced>,
+    /// The application's requests ([`Invitation::re_invite`] …): how many final
+    /// [`Event::Response`]s each had since it was last sent (first, or after a glare).
+    outgoing: BTreeMap<(InvitationId, RequestId), u8>,
     /// `SIPWIRE_FUZZ_TRACE` is set: print every input, transmit and event.
     trace: bool,
+}
+
+/// A request of the peer's that the endpoint announced with [`Event::Request`].
+#[derive(Debug)]
+struct Announced {
+    kind: RequestKind,
+    at: Instant,
+    call_id: String,
+    /// Its transaction on the wire: top Via branch, CSeq method, To tag.
+    key: WireKey,
+    /// The application's `respond`, the default answer or the CANCEL's 487 gave it its
+    /// final response (a BYE's 487 leaves no event, so is not counted).
+    answered: bool,
+}
+
+/// A request's transaction as the peer tells its responses apart: top Via branch, CSeq
+/// method, To tag.
+type WireKey = (String, String, String);
+
+fn wire_key(m: &Message) -> Option<WireKey> {
+    let branch = m.top_via().ok()?.branch()?.to_owned();
+    let method = m.cseq().ok()?.method.as_str().to_owned();
+    let tag = m.to_tag().ok()?.unwrap_or_default().to_owned();
+    Some((branch, method, tag))
 }
 
 impl Driver {
@@ -97,6 +127,8 @@ impl Driver {
             announced: BTreeSet::new(),
             terminated: BTreeSet::new(),
             acked: BTreeSet::new(),
+            incoming: BTreeMap::new(),
+            outgoing: BTreeMap::new(),
             trace: std::env::var_os("SIPWIRE_FUZZ_TRACE").is_some(),
         }
     }
@@ -206,6 +238,10 @@ impl Driver {
     }
 
     fn check_event(&mut self, e: &Event) {
+        if let Some(id) = e.invitation() {
+            assert!(!self.terminated.contains(&id), "{e:?} after {id:?} was Terminated");
+        }
+        self.check_session_event(e);
         match *e {
             Event::Invitation { id } => {
                 assert!(self.announced.insert(id), "{id:?} announced twice");
@@ -225,6 +261,109 @@ impl Driver {
             }
             _ => {}
         }
+    }
+
+    /// Checks the session's events: each request announced once and answered at most
+    /// once, responses and glares only for the application's requests, at most one final
+    /// response per send, the 491 back-off of a UA that does not own the Call-ID.
+    fn check_session_event(&mut self, e: &Event) {
+        let now = self.now;
+        match e {
+            Event::Request { id, request, kind, message } => {
+                let key = (*id, *request);
+                let fresh = !self.incoming.contains_key(&key) && !self.outgoing.contains_key(&key);
+                assert!(fresh, "{key:?} announced again as a {kind:?}");
+                assert_eq!(message.method(), Some(&kind.method()), "{kind:?} announced");
+                let announced = Announced {
+                    kind: *kind,
+                    at: now,
+                    call_id: message.call_id().unwrap_or_default().to_owned(),
+                    key: wire_key(message).unwrap_or_default(),
+                    answered: false,
+                };
+                self.incoming.insert(key, announced);
+            }
+            Event::DefaultAnswered { id, request, kind, status } => {
+                let a = self.answer((*id, *request), "the default answer");
+                assert_eq!(a.kind, *kind, "{request:?} of {id:?} default-answered");
+                assert!(now >= a.at + Config::new(CONTACT).request_timeout, "{e:?} too early");
+                let d = DefaultAnswers::DEFAULT;
+                let expected = match kind {
+                    RequestKind::Info => d.info,
+                    RequestKind::Message => d.message,
+                    RequestKind::Notify => d.notify,
+                    RequestKind::Refer => d.refer,
+                    _ => d.offer,
+                };
+                assert_eq!(*status, expected, "{e:?}");
+            }
+            Event::RequestCancelled { id, request } => {
+                let a = self.answer((*id, *request), "CANCEL");
+                assert_eq!(a.kind, RequestKind::ReInvite, "{e:?}");
+            }
+            Event::Response { id, request, kind, response } => {
+                let n = self.outgoing.get_mut(&(*id, *request));
+                let n = n.unwrap_or_else(|| panic!("{e:?} for a request never sent"));
+                assert_eq!(response.cseq().ok().map(|c| c.method), Some(kind.method()), "{e:?}");
+                let code = response.status().unwrap_or_default();
+                if code >= 200 {
+                    *n += 1;
+                    assert_eq!(*n, 1, "a second final response for {request:?} of {id:?}");
+                }
+                // RFC 5057 §5.1: 481 ends the dialog at once; 408 with a BYE.
+                let state = self.ep.invitation(*id).map(|i| (i.state(), i.end_reason()));
+                let ended = match code {
+                    481 => state.is_none_or(|s| {
+                        s == (InvitationState::Terminated, Some(EndReason::DialogFailed(Some(481))))
+                    }),
+                    408 => state.is_none_or(|(s, _)| {
+                        matches!(s, InvitationState::Terminating | InvitationState::Terminated)
+                    }),
+                    _ => true,
+                };
+                assert!(ended, "{e:?} left the invitation {state:?}");
+            }
+            Event::Glare { id, request, retry_at } => {
+                let n = self.outgoing.get_mut(&(*id, *request));
+                let n = n.unwrap_or_else(|| panic!("{e:?} for a request never sent"));
+                *n = 0;
+                // §14.1: we do not own the Call-ID (the peer made the call): 0–2 s.
+                assert!(
+                    *retry_at >= now && *retry_at <= now + Duration::from_secs(2),
+                    "{e:?} at {:?}",
+                    self.elapsed()
+                );
+            }
+            Event::RequestTimeout { id, request, .. } => {
+                assert!(self.outgoing.contains_key(&(*id, *request)), "{e:?}: never sent");
+                let state = self.ep.invitation(*id).map(|i| i.state());
+                assert!(
+                    matches!(
+                        state,
+                        Some(InvitationState::Terminating | InvitationState::Terminated) | None
+                    ),
+                    "{e:?} left the invitation {state:?}"
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Marks a request of the peer's answered by `by`, which must be the first answer.
+    fn answer(&mut self, key: (InvitationId, RequestId), by: &str) -> &Announced {
+        let a = self.incoming.get_mut(&key);
+        let a = a.unwrap_or_else(|| panic!("{by} for {key:?}, which was never announced"));
+        assert!(!a.answered, "{by} for {key:?}, which was answered already");
+        a.answered = true;
+        a
+    }
+
+    /// Records a request the application sent, and checks its id is new.
+    fn sent(&mut self, id: InvitationId, request: RequestId) {
+        let key = (id, request);
+        let fresh = !self.incoming.contains_key(&key) && !self.outgoing.contains_key(&key);
+        assert!(fresh, "a send returned {key:?}, an id already in use");
+        self.outgoing.insert(key, 0);
     }
 
     /// Checks that nothing is left: no transaction, dialog, invitation or deadline.
@@ -429,7 +568,95 @@ struct Leg {
     /// The harness sent bytes of its own making for this call (a mutation, garbage with
     /// its Call-ID): what comes back is no longer checked against what the caller sent.
     tainted: bool,
+    /// The caller's latest re-INVITE: its branch, CSeq, whether it carried an offer, and
+    /// the final response it got.
+    reinvite: Option<ReInvite>,
+    /// The endpoint's requests in the dialog but BYE and ACK, and whether the caller
+    /// answered each with a final response.
+    requests: Vec<(Message, bool)>,
+    /// The CSeqs of the endpoint's REFERs: the `id` of their NOTIFYs.
+    refers: Vec<u32>,
+    /// By transaction ([`WireKey`]), the final status the endpoint answered each of the
+    /// caller's requests with: one, whoever sent it (the application, a default, a 487).
+    answers: BTreeMap<WireKey, u16>,
+    /// When the caller first sent each of its requests (by branch); requests sent again
+    /// once their transaction may have ended (over TCP, after 31 s, or when the endpoint
+    /// answers statelessly) are new transactions and left out of `answers`.
+    sent_at: BTreeMap<String, Instant>,
+    exempt: BTreeSet<String>,
 }
+
+/// The caller's re-INVITE.
+#[derive(Debug, Clone)]
+struct ReInvite {
+    branch: String,
+    cseq: u32,
+    offer: bool,
+    final_code: Option<u16>,
+    acked: bool,
+}
+
+/// Which method the caller sends in the dialog.
+#[derive(Debug, Clone, Copy, Arbitrary)]
+enum PeerMethod {
+    ReInvite,
+    Update,
+    Info,
+    Message,
+    Refer,
+    Notify,
+    /// Known, not allowed: 405.
+    Subscribe,
+    /// Unknown: 501.
+    Unknown,
+}
+
+/// The body of a request the caller sends in the dialog.
+#[derive(Debug, Clone, Copy, Arbitrary)]
+enum BodySpec {
+    None,
+    /// What the method carries: SDP for re-INVITE and UPDATE, sipfrag for NOTIFY, text
+    /// for MESSAGE, DTMF for INFO.
+    Natural,
+    Sdp,
+    /// A type the endpoint does not accept: 415.
+    Unaccepted,
+    /// SDP with `Content-Disposition: render`: not a session description.
+    Render,
+}
+
+/// The CSeq of a request the caller sends in the dialog.
+#[derive(Debug, Clone, Copy, Arbitrary)]
+enum CSeqSpec {
+    Next,
+    /// The caller's latest again (equal is in order, §12.2.2).
+    Same,
+    /// Below the INVITE's: out of order.
+    Stale,
+}
+
+/// What is odd about a request the caller sends in the dialog.
+#[derive(Debug, Clone, Copy, Arbitrary)]
+enum Quirk {
+    None,
+    /// REFER without Refer-To; NOTIFY without Event.
+    Missing,
+    /// REFER with two Refer-To.
+    Double,
+    /// NOTIFY for another event package.
+    WrongEvent,
+    /// NOTIFY `Event: refer` without an id.
+    NoId,
+    /// NOTIFY for a REFER the endpoint never sent.
+    WrongId,
+    /// NOTIFY with `Subscription-State: terminated`.
+    Terminated,
+    /// A Require the endpoint does not support: 420.
+    Require,
+}
+
+/// How the caller answers one of the endpoint's requests.
+const PEER_CODES: [u16; 12] = [100, 180, 200, 202, 200, 491, 481, 408, 500, 603, 488, 200];
 
 /// How the caller offers 100rel.
 #[derive(Debug, Clone, Copy, Arbitrary)]
@@ -487,6 +714,12 @@ impl Leg {
             finals: Vec::new(),
             latest_rseq: Vec::new(),
             tainted: false,
+            reinvite: None,
+            requests: Vec::new(),
+            refers: Vec::new(),
+            answers: BTreeMap::new(),
+            sent_at: BTreeMap::new(),
+            exempt: BTreeSet::new(),
         }
     }
 
@@ -512,16 +745,29 @@ impl Leg {
         extra: &str,
         body: Option<&str>,
     ) -> Vec<u8> {
+        let body = body.map(|b| ("Content-Type: application/sdp\r\n", b));
+        self.request_typed(method, branch, cseq, cseq_method, to_tag, extra, body)
+    }
+
+    /// [`Leg::request`] with a body of any type: its header lines, and itself.
+    #[allow(clippy::too_many_arguments)]
+    fn request_typed(
+        &self,
+        method: &str,
+        branch: &str,
+        cseq: u32,
+        cseq_method: &str,
+        to_tag: Option<&str>,
+        extra: &str,
+        body: Option<(&str, &str)>,
+    ) -> Vec<u8> {
         let src = self.source();
         let (via, param) = match self.transport {
             Transport::Tcp => ("TCP", ";transport=tcp"),
             _ => ("UDP", ""),
         };
         let to = to_tag.map(|t| format!(";tag={t}")).unwrap_or_default();
-        let (ct, body) = match body {
-            Some(b) => ("Content-Type: application/sdp\r\n", b),
-            None => ("", ""),
-        };
+        let (ct, body) = body.unwrap_or(("", ""));
         format!(
             "{method} {CONTACT} SIP/2.0\r\n\
              Via: SIP/2.0/{via} {src};branch={branch};rport\r\n\
@@ -627,6 +873,133 @@ impl Leg {
         self.request("OPTIONS", &branch, self.cseq, "OPTIONS", tag.as_deref(), "", None)
     }
 
+    /// A request of the caller's in the dialog (§12.2.1.1): `method` with `body`, `cseq`
+    /// and `tag` as asked, and `quirk`.
+    fn in_dialog(
+        &mut self,
+        method: PeerMethod,
+        body: BodySpec,
+        cseq: CSeqSpec,
+        tag: TagSpec,
+        quirk: Quirk,
+    ) -> Vec<u8> {
+        let branch = self.next_branch();
+        let cseq = match cseq {
+            CSeqSpec::Next => {
+                self.cseq += 1;
+                self.cseq
+            }
+            CSeqSpec::Same => self.cseq,
+            CSeqSpec::Stale => self.invite_cseq.saturating_sub(1),
+        };
+        let tag = match tag {
+            TagSpec::Right => self.to_tag.clone(),
+            TagSpec::Missing => None,
+            TagSpec::Wrong => Some("not-ours".to_owned()),
+        };
+        let name = match method {
+            PeerMethod::ReInvite => "INVITE",
+            PeerMethod::Update => "UPDATE",
+            PeerMethod::Info => "INFO",
+            PeerMethod::Message => "MESSAGE",
+            PeerMethod::Refer => "REFER",
+            PeerMethod::Notify => "NOTIFY",
+            PeerMethod::Subscribe => "SUBSCRIBE",
+            PeerMethod::Unknown => "FOO",
+        };
+        let mut extra = String::new();
+        match (method, quirk) {
+            (PeerMethod::Refer, Quirk::Missing) => {}
+            (PeerMethod::Refer, Quirk::Double) => extra
+                .push_str("Refer-To: <sip:carol@192.0.2.3>\r\nRefer-To: <sip:dave@192.0.2.4>\r\n"),
+            (PeerMethod::Refer, _) => extra.push_str("Refer-To: <sip:carol@192.0.2.3>\r\n"),
+            (PeerMethod::Notify | PeerMethod::Subscribe, quirk) => {
+                let id = self.refers.last().copied().unwrap_or(1);
+                match quirk {
+                    Quirk::Missing => {}
+                    Quirk::WrongEvent => extra.push_str("Event: dialog\r\n"),
+                    Quirk::NoId => extra.push_str("Event: refer\r\n"),
+                    Quirk::WrongId => {
+                        extra.push_str(&format!("Event: refer;id={}\r\n", id + 1000));
+                    }
+                    _ => extra.push_str(&format!("Event: refer;id={id}\r\n")),
+                }
+                let state = if matches!(quirk, Quirk::Terminated) {
+                    "terminated;reason=noresource"
+                } else {
+                    "active;expires=60"
+                };
+                extra.push_str(&format!("Subscription-State: {state}\r\n"));
+            }
+            _ => {}
+        }
+        if matches!(quirk, Quirk::Require) {
+            extra.push_str("Require: foo\r\n");
+        }
+        const SDP: &str = "Content-Type: application/sdp\r\n";
+        let natural = match method {
+            PeerMethod::ReInvite | PeerMethod::Update => (SDP, SDP_OFFER),
+            PeerMethod::Notify => ("Content-Type: message/sipfrag\r\n", "SIP/2.0 200 OK\r\n"),
+            PeerMethod::Info => {
+                ("Content-Type: application/dtmf-relay\r\n", "Signal=5\r\nDuration=160\r\n")
+            }
+            _ => ("Content-Type: text/plain\r\n", "hello"),
+        };
+        let body = match body {
+            BodySpec::None => None,
+            BodySpec::Natural => Some(natural),
+            BodySpec::Sdp => Some((SDP, SDP_OFFER)),
+            BodySpec::Unaccepted => Some(("Content-Type: application/x-fuzz\r\n", "?")),
+            BodySpec::Render => Some((
+                "Content-Type: application/sdp\r\nContent-Disposition: render\r\n",
+                SDP_OFFER,
+            )),
+        };
+        if matches!(method, PeerMethod::ReInvite) {
+            let offer = matches!(body, Some((SDP, _)));
+            let reinvite =
+                ReInvite { branch: branch.clone(), cseq, offer, final_code: None, acked: false };
+            self.reinvite = Some(reinvite);
+        }
+        self.request_typed(name, &branch, cseq, name, tag.as_deref(), &extra, body)
+    }
+
+    /// A CANCEL of the caller's latest re-INVITE.
+    fn cancel_reinvite(&self) -> Option<Vec<u8>> {
+        let r = self.reinvite.as_ref()?;
+        let tag = self.to_tag.as_deref();
+        Some(self.request("CANCEL", &r.branch, r.cseq, "CANCEL", tag, "", None))
+    }
+
+    /// The ACK of the final response to the caller's latest re-INVITE: in a transaction of
+    /// its own for a 2xx (with the answer when `body`), in the re-INVITE's otherwise.
+    fn ack_reinvite(&mut self, body: bool, right_cseq: bool) -> Option<Vec<u8>> {
+        let r = self.reinvite.clone()?;
+        let success = r.final_code.is_some_and(|c| c < 300);
+        let branch = if success { self.next_branch() } else { r.branch };
+        let cseq = if right_cseq { r.cseq } else { r.cseq + 1 };
+        let tag = self.to_tag.clone();
+        let body = body.then_some(SDP_ANSWER);
+        if let Some(r) = &mut self.reinvite {
+            r.acked = true;
+        }
+        Some(self.request("ACK", &branch, cseq, "ACK", tag.as_deref(), "", body))
+    }
+
+    /// The caller's response `code` to request `m` of the endpoint's: a 2xx to a
+    /// re-INVITE or UPDATE carries a Contact, and SDP when `body`.
+    fn answer(m: &Message, code: u16, body: bool, contact: &str) -> Option<Vec<u8>> {
+        let mut b = m.reply(code);
+        let offers = matches!(m.method(), Some(Method::Invite | Method::Update));
+        if offers && (200..300).contains(&code) {
+            b = b.header(HeaderName::Contact, format!("<{contact}>"));
+        }
+        if body {
+            b = b.body("application/sdp", SDP_ANSWER);
+        }
+        Some(b.build().ok()?.as_bytes().to_vec())
+    }
+
     /// The endpoint made a new invitation of this call's INVITE (the first, or one sent
     /// again after its transaction ended): what the caller learnt is about the old one.
     fn new_invitation(&mut self, id: InvitationId, to_tag: String) {
@@ -651,17 +1024,38 @@ impl Leg {
     fn learn(&mut self, m: &Message, to: SocketAddr, transport: Transport) {
         let context =
             || format!("{} to {to}:\n{}", self.call_id, String::from_utf8_lossy(m.as_bytes()));
-        if m.method() == Some(&Method::Bye) {
+        let branch = |m: &Message| m.top_via().ok().and_then(|v| v.branch().map(str::to_owned));
+        if let Some(method) = m.method() {
             if !self.tainted {
-                self.check_bye(m, to, transport);
+                self.check_request(m, to, transport);
             }
-            let branch = |m: &Message| m.top_via().ok().and_then(|v| v.branch().map(str::to_owned));
-            if !self.byes.iter().any(|(b, _)| branch(b) == branch(m)) {
-                self.byes.push((m.clone(), false));
+            if *method == Method::Bye {
+                if !self.byes.iter().any(|(b, _)| branch(b) == branch(m)) {
+                    self.byes.push((m.clone(), false));
+                }
+            } else if *method != Method::Ack
+                && !self.requests.iter().any(|(r, _)| branch(r) == branch(m))
+            {
+                if *method == Method::Refer
+                    && let Ok(c) = m.cseq()
+                {
+                    self.refers.push(c.seq);
+                }
+                self.requests.push((m.clone(), false));
             }
             return;
         }
         let Some(code) = m.status() else { return };
+        if code >= 200
+            && !self.tainted
+            && let Some(key) = wire_key(m)
+            && !self.exempt.contains(&key.0)
+        {
+            // Each request of the caller's gets one final status, whoever sends it: the
+            // application, a default answer, a CANCEL's or a BYE's 487, a rule of the core.
+            let first = *self.answers.entry(key).or_insert(code);
+            assert_eq!(first, code, "a second final status: {}", context());
+        }
         let ours = m.top_via().is_ok_and(|v| {
             v.branch().is_some_and(|b| b.starts_with(self.invite_branch.as_str()))
                 && v.rport().is_some()
@@ -669,6 +1063,18 @@ impl Leg {
         if ours && !self.tainted {
             // rport: the response goes back where the request came from (RFC 3581).
             assert_eq!((to, transport), (self.source(), self.transport), "{}", context());
+        }
+        let reinvite = m.cseq().is_ok_and(|c| c.method == Method::Invite)
+            && branch(m).is_some_and(|b| b != self.invite_branch);
+        if reinvite {
+            if let Some(r) = &mut self.reinvite
+                && branch(m).as_deref() == Some(r.branch.as_str())
+                && code >= 200
+                && r.final_code.is_none()
+            {
+                r.final_code = Some(code);
+            }
+            return;
         }
         if m.cseq().map(|c| c.method) != Ok(Method::Invite) {
             return;
@@ -720,9 +1126,10 @@ impl Leg {
         }
     }
 
-    /// The endpoint's BYE belongs to the dialog its INVITE made (§12.2.1.1): our tags
-    /// swapped, our Contact as its Request-URI, sent there or to the Record-Route.
-    fn check_bye(&self, m: &Message, to: SocketAddr, transport: Transport) {
+    /// The endpoint's BYE (or re-INVITE, INFO …) belongs to the dialog its INVITE made
+    /// (§12.2.1.1): our tags swapped, our Contact as its Request-URI, sent there or to
+    /// the Record-Route.
+    fn check_request(&self, m: &Message, to: SocketAddr, transport: Transport) {
         let context =
             || format!("{} to {to}:\n{}", self.call_id, String::from_utf8_lossy(m.as_bytes()));
         let tags = (m.from_tag().ok().flatten(), m.to_tag().ok().flatten());
@@ -765,9 +1172,15 @@ struct Setup {
     /// The caller PRACKs each reliable provisional as it comes, with the answer when it
     /// carried the offer.
     auto_prack: bool,
-    /// The caller ACKs each final response as it comes, with the answer when a 2xx
-    /// carried the offer.
+    /// The caller ACKs each final response as it comes (its re-INVITEs' too), with the
+    /// answer when a 2xx carried the offer.
     auto_ack: bool,
+    /// The application answers each of the caller's requests in the dialog as it comes
+    /// (200 with SDP where one is due, 202 to REFER); otherwise the default answers do.
+    respond_requests: bool,
+    /// The caller answers each of the endpoint's requests in the dialog as it comes (200,
+    /// with SDP to a re-INVITE and to an UPDATE's offer; 202 to REFER).
+    answer_requests: bool,
 }
 
 /// Extra options for a response the application sends.
@@ -892,6 +1305,70 @@ enum Op {
     Dispose {
         inv: u8,
     },
+    /// The caller sends a request in the dialog: re-INVITE, UPDATE, INFO, MESSAGE,
+    /// REFER, NOTIFY, or one the endpoint does not take.
+    Request {
+        call: u8,
+        method: PeerMethod,
+        body: BodySpec,
+        cseq: CSeqSpec,
+        tag: TagSpec,
+        quirk: Quirk,
+    },
+    /// The caller cancels its latest re-INVITE.
+    CancelReInvite {
+        call: u8,
+    },
+    /// The caller ACKs the final response to its latest re-INVITE.
+    AckReInvite {
+        call: u8,
+        body: bool,
+        right_cseq: bool,
+    },
+    /// The caller answers one of the endpoint's latest four requests in the dialog
+    /// (`code` picks from [`PEER_CODES`]).
+    Answer {
+        call: u8,
+        pick: u8,
+        code: u8,
+        body: bool,
+    },
+    /// The application answers a request: `req` picks one of the latest eight request
+    /// ids seen, of its own invitation, or (top bit) of invitation `inv` instead.
+    Respond {
+        inv: u8,
+        req: u8,
+        code: u8,
+        body: bool,
+        extra: Extra,
+    },
+    /// The application sends a re-INVITE, UPDATE, INFO or MESSAGE (with an offer or
+    /// payload when `body`).
+    Send {
+        inv: u8,
+        kind: SendKind,
+        body: bool,
+        extra: Extra,
+    },
+    /// The application sends REFER (a Refer-To that is no URI when `!good`).
+    Refer {
+        inv: u8,
+        good: bool,
+        extra: Extra,
+    },
+    /// The application sends a NOTIFY for a REFER (`req` as for `Respond`).
+    Notify {
+        inv: u8,
+        req: u8,
+        code: u8,
+        extra: Extra,
+    },
+    /// The application ACKs the 2xx (with its offer) to an offerless re-INVITE of its own.
+    AckOffer {
+        inv: u8,
+        req: u8,
+        body: bool,
+    },
     /// The clock moves by `amount` ms (×256 when `coarse`): each deadline fires at its
     /// time (`exact`), or all at once at the end, like a late driver.
     Tick {
@@ -899,6 +1376,45 @@ enum Op {
         coarse: bool,
         exact: bool,
     },
+}
+
+/// Which request [`Op::Send`] sends.
+#[derive(Debug, Clone, Copy, Arbitrary)]
+enum SendKind {
+    ReInvite,
+    Update,
+    Info,
+    Message,
+}
+
+/// The options of a request the application sends.
+fn request_options(extra: Extra, body: Option<(&str, &'static str)>) -> RequestOptions {
+    let o = RequestOptions::new();
+    let o = match extra {
+        Extra::None => o,
+        Extra::Header => o.extra_header("X-Fuzz", "1"),
+        Extra::BadName => o.extra_header("Bad Name", "1"),
+        Extra::Injection => o.extra_header("X-Fuzz", "1\r\nX-Injected: 1"),
+        Extra::Reason => o.extra_header("Info-Package", "dtmf"),
+        // A NOTIFY that says it ends a subscription.
+        Extra::BadReason => o.extra_header("Subscription-State", "terminated"),
+    };
+    match body {
+        Some((content_type, content)) => o.body(content_type, content),
+        None => o,
+    }
+}
+
+/// The status the application answers a request with: common ones most of the time,
+/// else one from the edges.
+fn respond_code(raw: u8) -> u16 {
+    const COMMON: [u16; 12] = [180, 183, 200, 200, 202, 400, 486, 488, 491, 500, 603, 100];
+    const ODD: [u16; 8] = [0, 99, 101, 199, 299, 699, 700, 1000];
+    if raw < 240 {
+        COMMON[usize::from(raw) % COMMON.len()]
+    } else {
+        ODD[usize::from(raw) % ODD.len()]
+    }
 }
 
 /// Most operations taken from one input.
@@ -926,6 +1442,10 @@ enum Command {
     Redirect(u16, bool),
     Bye,
     Dispose,
+    Respond(u16, bool),
+    Send(RequestKind, bool),
+    Notify(u16),
+    AckOffer(bool),
 }
 
 /// The caller, the application and the endpoint between them.
@@ -937,12 +1457,43 @@ struct Ops {
     auto_prack: bool,
     auto_ack: bool,
     answer_byes: bool,
+    respond_requests: bool,
+    answer_requests: bool,
+    /// Room for few transactions: the endpoint answers some requests statelessly.
+    small: bool,
+    /// A flow closed or a send failed: a request may stay unanswered on the wire.
+    lossy: bool,
+    /// Every request id the application saw (its requests and the caller's), with its
+    /// invitation, for `respond`, `notify` and `ack`.
+    request_ids: Vec<(InvitationId, RequestId)>,
+    /// The caller's requests the application answers on its own ([`Setup::respond_requests`]).
+    to_respond: Vec<(InvitationId, RequestId, Box<Message>)>,
 }
 
 impl Ops {
     fn send(&mut self, leg: usize, bytes: Vec<u8>) {
+        let now = self.driver.now;
+        let small = self.small;
         let Some(l) = self.legs.get_mut(leg) else { return };
         l.last.clone_from(&bytes);
+        let parsed = Message::parse_with(bytes::Bytes::from(bytes.clone()), &lenient());
+        if let Ok(m) = parsed
+            && let Some(method) = m.method()
+            && let Some(branch) = m.top_via().ok().and_then(|v| v.branch().map(str::to_owned))
+        {
+            // Sent again once its server transaction may be gone (Timer J over TCP is 0,
+            // Timer I after an ACK T4; a stateless answer keeps none): a new transaction,
+            // which may well be answered otherwise (a 500 for its CSeq, say).
+            if let Some(&first) = l.sent_at.get(&branch) {
+                let window = if *method == Method::Invite { 4 } else { 31 };
+                let late = now - first >= Duration::from_secs(window);
+                if late || small || l.transport.is_reliable() {
+                    l.exempt.insert(branch);
+                }
+            } else {
+                l.sent_at.insert(branch, now);
+            }
+        }
         let (source, transport) = (l.source(), l.transport);
         self.driver.input(Input::received(source, transport, bytes));
         self.learn();
@@ -985,6 +1536,26 @@ impl Ops {
                 let body = l.answer_due;
                 out.push(l.ack(body, true));
             }
+            if self.auto_ack
+                && let Some(r) = &l.reinvite
+                && let Some(code) = r.final_code.filter(|_| !r.acked)
+            {
+                let body = code < 300 && !r.offer;
+                out.extend(l.ack_reinvite(body, true));
+            }
+            if self.answer_requests {
+                let contact = l.contact_uri();
+                for (m, answered) in l.requests.iter_mut().filter(|(_, a)| !*a) {
+                    *answered = true;
+                    let code = if m.method() == Some(&Method::Refer) { 202 } else { 200 };
+                    let body = match m.method() {
+                        Some(Method::Invite) => true,
+                        Some(Method::Update) => !m.body().is_empty(),
+                        _ => false,
+                    };
+                    out.extend(Leg::answer(m, code, body, &contact));
+                }
+            }
             let bye = self.answer_byes && l.byes.last().is_some_and(|(_, answered)| !answered);
             for bytes in out {
                 self.send(i, bytes);
@@ -992,6 +1563,71 @@ impl Ops {
             if bye {
                 self.answer_bye(i, 200);
             }
+        }
+        for (id, request, m) in std::mem::take(&mut self.to_respond) {
+            let kind = m.method().and_then(RequestKind::of);
+            let offer = !m.body().is_empty() && matches!(m.content_disposition(), Ok(None));
+            let code = if kind == Some(RequestKind::Refer) { 202 } else { 200 };
+            let mut o = ResponseOptions::new().status_code(code);
+            let body = match kind {
+                Some(RequestKind::ReInvite) => true,
+                Some(RequestKind::Update) => offer,
+                _ => false,
+            };
+            if body {
+                o = o.body("application/sdp", SDP_ANSWER);
+            }
+            self.respond(id, request, o);
+        }
+    }
+
+    /// The application answers request `request` of invitation `id`.
+    fn respond(&mut self, id: InvitationId, request: RequestId, o: ResponseOptions) {
+        let code = o.status_code;
+        let which = Command::Respond(code, o.body.is_some());
+        let r = self.command_with(id, which, |i, now| i.respond(now, request, o));
+        if matches!(r, Some(Ok(()))) && code >= 200 {
+            self.driver.answer((id, request), "respond");
+        }
+        self.learn();
+    }
+
+    /// The application sent a request (`result` of a send method on invitation `id`).
+    fn sent(&mut self, id: InvitationId, result: Option<Result<RequestId, InvitationError>>) {
+        if let Some(Ok(request)) = result {
+            self.driver.sent(id, request);
+            self.request_ids.push((id, request));
+        }
+        self.learn();
+    }
+
+    /// A request id the application saw: one of the latest eight, for its own invitation
+    /// or, when `req`'s top bit is set, for invitation `inv` (where it may mean another
+    /// request, or none).
+    fn pick_request(&self, inv: u8, req: u8) -> Option<(InvitationId, RequestId)> {
+        let len = self.request_ids.len();
+        let i = (len > 0).then(|| len - 1 - usize::from(req & 0x7f) % len.min(8))?;
+        let (own, request) = self.request_ids[i];
+        let id = if req & 0x80 != 0 { self.pick_invitation(inv)? } else { own };
+        Some((id, request))
+    }
+
+    /// Every request the endpoint announced got a final response on the wire, unless
+    /// the harness lost track of it (a mutation, a lost flow, a stateless retransmission).
+    fn assert_answered(&self) {
+        if self.lossy {
+            return;
+        }
+        for ((id, request), a) in &self.driver.incoming {
+            let Some(leg) = self.legs.iter().find(|l| l.call_id == a.call_id) else { continue };
+            if leg.tainted || leg.exempt.contains(&a.key.0) {
+                continue;
+            }
+            assert!(
+                leg.answers.contains_key(&a.key),
+                "{request:?} of {id:?} ({:?}) got no final response",
+                a.kind
+            );
         }
     }
 
@@ -1006,6 +1642,12 @@ impl Ops {
                     self.legs.iter_mut().find(|l| Some(&l.call_id) == call_id.as_ref())
                 {
                     leg.new_invitation(id, tag);
+                }
+            }
+            Event::Request { id, request, message, .. } => {
+                self.request_ids.push((id, request));
+                if self.respond_requests {
+                    self.to_respond.push((id, request, message));
                 }
             }
             Event::Pracked { id, rseq, .. } => {
@@ -1038,15 +1680,37 @@ impl Ops {
         which: Command,
         f: impl FnOnce(&mut Invitation<'_>, Instant) -> Result<(), InvitationError>,
     ) {
+        self.command_with(id, which, f);
+        self.learn();
+    }
+
+    /// [`Ops::command`] for any result, leaving what the endpoint sent for the caller to
+    /// learn: the caller must know the request id before the caller answers its request.
+    fn command_with<T>(
+        &mut self,
+        id: InvitationId,
+        which: Command,
+        f: impl FnOnce(&mut Invitation<'_>, Instant) -> Result<T, InvitationError>,
+    ) -> Option<Result<T, InvitationError>> {
         let now = self.driver.now;
-        let Some(mut inv) = self.driver.ep.invitation(id) else { return };
+        let mut inv = self.driver.ep.invitation(id)?;
         let before = inv.state();
         let result = f(&mut inv, now);
         let (after, end) = (inv.state(), inv.end_reason());
-        self.trace(&(which, id, before, &result, after));
+        let unit = result.as_ref().map(|_| ()).map_err(|e| *e);
+        self.trace(&(which, id, before, &unit, after));
         self.driver.drain();
-        self.learn();
-        check_command(which, before, after, end, result);
+        let wire: Vec<(Option<Method>, Option<u16>)> = self
+            .driver
+            .seen
+            .iter()
+            .filter_map(|s| match s {
+                Seen::Sent { message: m, .. } => Some((m.method().cloned(), m.status())),
+                Seen::Event(_) => None,
+            })
+            .collect();
+        check_command(which, before, after, end, unit, &wire);
+        Some(result)
     }
 
     fn pick_leg(&self, n: u8) -> Option<usize> {
@@ -1134,6 +1798,7 @@ impl Ops {
                 if !transport.is_reliable() {
                     return;
                 }
+                self.lossy = true;
                 self.driver.input(Input::FlowClosed { peer: source, transport });
                 self.learn();
             }
@@ -1141,6 +1806,7 @@ impl Ops {
                 let ids = &self.driver.transactions;
                 let Some(i) = recent(pick, ids.len()) else { return };
                 let transaction = Some(ids[i]);
+                self.lossy = true;
                 self.driver.input(Input::SendFailed { transaction });
                 self.learn();
             }
@@ -1191,6 +1857,98 @@ impl Ops {
                 let Some(id) = self.pick_invitation(inv) else { return };
                 self.command(id, Command::Dispose, |i, now| i.dispose(now));
             }
+            Op::Request { call, method, body, cseq, tag, quirk } => {
+                let Some(i) = self.pick_leg(call) else { return };
+                // An INVITE without a To tag would be a new call, not a re-INVITE.
+                let tag = match (method, tag) {
+                    (PeerMethod::ReInvite, TagSpec::Missing) => TagSpec::Wrong,
+                    (_, tag) => tag,
+                };
+                let bytes = self.legs[i].in_dialog(method, body, cseq, tag, quirk);
+                self.send(i, bytes);
+            }
+            Op::CancelReInvite { call } => {
+                let Some(i) = self.pick_leg(call) else { return };
+                let Some(bytes) = self.legs[i].cancel_reinvite() else { return };
+                self.send(i, bytes);
+            }
+            Op::AckReInvite { call, body, right_cseq } => {
+                let Some(i) = self.pick_leg(call) else { return };
+                let Some(bytes) = self.legs[i].ack_reinvite(body, right_cseq) else { return };
+                self.send(i, bytes);
+            }
+            Op::Answer { call, pick, code, body } => {
+                let Some(i) = self.pick_leg(call) else { return };
+                let l = &mut self.legs[i];
+                let Some(j) = recent(pick, l.requests.len()) else { return };
+                let code = PEER_CODES[usize::from(code) % PEER_CODES.len()];
+                let Some(bytes) = Leg::answer(&l.requests[j].0, code, body, &l.contact_uri())
+                else {
+                    return;
+                };
+                if code >= 200 {
+                    l.requests[j].1 = true;
+                }
+                self.send(i, bytes);
+            }
+            Op::Respond { inv, req, code, body, extra } => {
+                let Some((id, request)) = self.pick_request(inv, req) else { return };
+                let code = respond_code(code);
+                let mut o = ResponseOptions::new().status_code(code);
+                if body {
+                    o = o.body("application/sdp", SDP_ANSWER);
+                }
+                let o = decorate!(o, extra);
+                self.respond(id, request, o);
+            }
+            Op::Send { inv, kind, body, extra } => {
+                let Some(id) = self.pick_invitation(inv) else { return };
+                let sdp = ("application/sdp", SDP_OFFER);
+                let (kind, content) = match kind {
+                    SendKind::ReInvite => (RequestKind::ReInvite, sdp),
+                    SendKind::Update => (RequestKind::Update, sdp),
+                    SendKind::Info => (
+                        RequestKind::Info,
+                        ("application/dtmf-relay", "Signal=5\r\nDuration=160\r\n"),
+                    ),
+                    SendKind::Message => (RequestKind::Message, ("text/plain", "hello")),
+                };
+                let o = request_options(extra, body.then_some(content));
+                let r = self.command_with(id, Command::Send(kind, body), |i, now| match kind {
+                    RequestKind::ReInvite => i.re_invite(now, o),
+                    RequestKind::Update => i.update(now, o),
+                    RequestKind::Info => i.info(now, o),
+                    _ => i.message(now, o),
+                });
+                self.sent(id, r);
+            }
+            Op::Refer { inv, good, extra } => {
+                let Some(id) = self.pick_invitation(inv) else { return };
+                let target = if good {
+                    "<sip:carol@192.0.2.3>"
+                } else {
+                    "<sip:carol@192.0.2.3>\r\nX-Injected: 1"
+                };
+                let o = request_options(extra, None);
+                let which = Command::Send(RequestKind::Refer, false);
+                let r = self.command_with(id, which, |i, now| i.refer(now, target, o));
+                self.sent(id, r);
+            }
+            Op::Notify { inv, req, code, extra } => {
+                let Some((id, refer)) = self.pick_request(inv, req) else { return };
+                const CODES: [u16; 8] = [100, 180, 200, 503, 603, 0, 700, 150];
+                let status = CODES[usize::from(code) % CODES.len()];
+                let o = request_options(extra, None);
+                let which = Command::Notify(status);
+                let r = self.command_with(id, which, |i, now| i.notify(now, refer, status, o));
+                self.sent(id, r);
+            }
+            Op::AckOffer { inv, req, body } => {
+                let Some((id, request)) = self.pick_request(inv, req) else { return };
+                let o =
+                    request_options(Extra::None, body.then_some(("application/sdp", SDP_ANSWER)));
+                self.command(id, Command::AckOffer(body), |i, now| i.ack(now, request, o));
+            }
             Op::Tick { amount, coarse, exact } => {
                 let ms = u64::from(amount) * if coarse { 256 } else { 1 };
                 let to = self.driver.now + Duration::from_millis(ms);
@@ -1228,6 +1986,16 @@ impl Ops {
                 self.send(i, bytes);
             }
         }
+        if setup.ack_at_end {
+            for i in 0..self.legs.len() {
+                let Some(r) = self.legs[i].reinvite.clone() else { continue };
+                let Some(code) = r.final_code.filter(|_| !r.acked) else { continue };
+                let body = code < 300 && !r.offer;
+                if let Some(bytes) = self.legs[i].ack_reinvite(body, true) {
+                    self.send(i, bytes);
+                }
+            }
+        }
         if setup.bye_at_end {
             for i in 0..self.legs.len() {
                 let Some(id) = self.legs[i].invitation else { continue };
@@ -1251,6 +2019,7 @@ fn check_command(
     after: InvitationState,
     end: Option<EndReason>,
     result: Result<(), InvitationError>,
+    wire: &[(Option<Method>, Option<u16>)],
 ) {
     use InvitationState as S;
     let context = format!("{which:?} in {before:?} gave {result:?}, now {after:?} ({end:?})");
@@ -1264,7 +2033,9 @@ fn check_command(
                 Command::Accept(c) => (200..=299).contains(&c),
                 Command::Reject(c) => (400..=699).contains(&c),
                 Command::Redirect(c, _) => (300..=399).contains(&c),
-                Command::Bye | Command::Dispose => false,
+                Command::Respond(c, _) => (101..=699).contains(&c),
+                Command::Notify(c) => (100..=699).contains(&c),
+                Command::Bye | Command::Dispose | Command::Send(..) | Command::AckOffer(_) => false,
             };
             assert!(!fits, "{context}: {c} refused");
         }
@@ -1297,6 +2068,34 @@ fn check_command(
         }
         Command::Dispose => {
             assert!(!matches!(after, S::Initial | S::Establishing), "{context}");
+        }
+        Command::Respond(code, _) => {
+            assert!((101..=699).contains(&code), "{context}");
+            assert_ne!(before, S::Terminated, "{context}");
+            assert!(wire.iter().any(|(_, c)| *c == Some(code)), "{context}: not sent");
+        }
+        Command::Send(kind, _) => {
+            if matches!(kind, RequestKind::ReInvite | RequestKind::Refer) {
+                assert_eq!(before, S::Established, "{context}");
+            } else {
+                assert!(
+                    matches!(before, S::Initial | S::Establishing | S::Established),
+                    "{context}"
+                );
+            }
+            let method = Some(kind.method());
+            assert!(wire.iter().any(|(m, _)| *m == method), "{context}: not sent");
+        }
+        Command::Notify(code) => {
+            assert!((100..=699).contains(&code), "{context}");
+            assert_eq!(before, S::Established, "{context}");
+            let method = Some(Method::Notify);
+            assert!(wire.iter().any(|(m, _)| *m == method), "{context}: not sent");
+        }
+        Command::AckOffer(body) => {
+            assert!(body, "{context}");
+            let method = Some(Method::Ack);
+            assert!(wire.iter().any(|(m, _)| *m == method), "{context}: not sent");
         }
     }
 }
@@ -1335,6 +2134,12 @@ pub fn endpoint_ops(data: &[u8]) {
         auto_prack: setup.auto_prack,
         auto_ack: setup.auto_ack,
         answer_byes: setup.answer_byes,
+        respond_requests: setup.respond_requests,
+        answer_requests: setup.answer_requests,
+        small: setup.small,
+        lossy: false,
+        request_ids: Vec::new(),
+        to_respond: Vec::new(),
     };
     for _ in 0..MAX_OPS {
         let Ok(op) = Op::arbitrary(&mut u) else { break };
@@ -1351,6 +2156,7 @@ pub fn endpoint_ops(data: &[u8]) {
         }
     }
     ops.driver.assert_drained(OPS_DRAIN);
+    ops.assert_answered();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1408,7 +2214,8 @@ fn leg(n: usize, peer: u8, tcp: bool, offer: bool) -> Leg {
 /// Whole call flows for the [`endpoint_receive`] corpus: INVITE with and without an
 /// offer, 100rel supported and required, CANCEL, BYE in the early dialog, PRACK,
 /// retransmissions, the no-answer and Expires timers, a merged request, requests outside
-/// any dialog, a closed flow. Each checks the statuses the endpoint answered with.
+/// any dialog, a closed flow, session requests in the early dialog. Each checks the
+/// statuses the endpoint answered with.
 #[must_use]
 pub fn endpoint_receive_seeds() -> Vec<(String, Vec<u8>)> {
     let mut seeds = Vec::new();
@@ -1515,6 +2322,42 @@ pub fn endpoint_receive_seeds() -> Vec<(String, Vec<u8>)> {
     // The flow is gone, but the INVITE's transaction still gets a final response (500) so
     // that it ends with Timer H; the driver reports the send failure.
     seeds.push(f.done("flow-closed", &[100, 180, 500]));
+
+    // Requests in the early dialog, which nobody answers: INFO and MESSAGE wait for the
+    // application, then get the default 200 or the BYE's 487; the rest are refused at once.
+    let mut f = Flow::new(leg(9, 0, false, true));
+    let invite = f.leg.invite(Rel100Spec::None, None, false);
+    f.send(0, invite);
+    let r = Quirk::None;
+    let (m, b, c, t) = (PeerMethod::Info, BodySpec::Natural, CSeqSpec::Next, TagSpec::Right);
+    let info = f.leg.in_dialog(m, b, c, t, r);
+    f.send(100, info);
+    let wrong = f.leg.in_dialog(PeerMethod::Notify, b, c, t, Quirk::WrongEvent);
+    f.send(10, wrong);
+    let notify = f.leg.in_dialog(PeerMethod::Notify, b, c, t, r);
+    f.send(10, notify);
+    let refer = f.leg.in_dialog(PeerMethod::Refer, BodySpec::None, c, t, Quirk::Missing);
+    f.send(10, refer);
+    let update = f.leg.in_dialog(PeerMethod::Update, b, c, t, r);
+    f.send(10, update);
+    let reinvite = f.leg.in_dialog(PeerMethod::ReInvite, b, c, t, r);
+    f.send(10, reinvite);
+    let ack = f.leg.ack_reinvite(false, true).expect("a re-INVITE");
+    f.send(10, ack);
+    let unknown = f.leg.in_dialog(PeerMethod::Unknown, BodySpec::None, c, t, r);
+    f.send(10, unknown);
+    let stale = f.leg.in_dialog(m, b, CSeqSpec::Stale, t, r);
+    f.send(10, stale);
+    let unaccepted = f.leg.in_dialog(PeerMethod::Message, BodySpec::Unaccepted, c, t, r);
+    f.send(10, unaccepted);
+    let message = f.leg.in_dialog(PeerMethod::Message, b, c, t, r);
+    f.send(10_000, message);
+    let bye = f.leg.bye(TagSpec::Right, false);
+    f.send(100, bye);
+    let ack = f.leg.ack(false, true);
+    f.send(10, ack);
+    let codes = [100, 180, 489, 481, 400, 500, 500, 501, 500, 415, 200, 487, 487, 200];
+    seeds.push(f.done("flow-early-session", &codes));
 
     seeds
 }

@@ -172,3 +172,24 @@ fn accept_without_the_answer_the_offer_needs_is_an_error() {
     h.settle();
     assert_eq!(h.codes(), [100, 180]);
 }
+
+#[test]
+fn expires_while_the_2xx_waits_for_a_prack_ends_the_invitation_487() {
+    use sipwire::ua::ProgressOptions;
+    let mut h = Harness::new();
+    h.invite("Supported: 100rel\r\nExpires: 5\r\n", None);
+    h.settle();
+    h.act(|inv, now| {
+        inv.progress(
+            now,
+            ProgressOptions::new().status_code(183).rel100(true).body("application/sdp", ANSWER),
+        )
+    })
+    .expect("our offer in a reliable 183");
+    // The answer needs the PRACK first: the 2xx waits (state Establishing).
+    h.act(|inv, now| inv.accept(now, AcceptOptions::new())).expect("accept");
+    assert_eq!(h.state(), Some(InvitationState::Establishing));
+    h.run_for(Duration::from_secs(6));
+    assert_eq!(h.codes().last(), Some(&487), "the INVITE expired before its final response");
+    assert_eq!(h.state(), Some(InvitationState::Terminated));
+}

@@ -86,3 +86,27 @@ fn other_failures_keep_the_dialog() {
     assert_eq!(h.state(), Some(InvitationState::Established));
     assert!(terminated(&h).is_none());
 }
+
+#[test]
+fn a_failed_request_in_the_early_dialog_answers_the_invite_instead_of_a_bye() {
+    let mut h = Harness::new();
+    h.invite("", Some(uac::OFFER));
+    h.settle();
+    h.act(|inv, now| inv.info(now, RequestOptions::new())).expect("INFO in the early dialog");
+    h.settle();
+    let (_, info) = h.requests_of(&Method::Info).pop().expect("INFO");
+    h.reply_to(&info, 481, None, "");
+    h.settle();
+    let (_, final_) = h
+        .responses_to(&Method::Invite)
+        .into_iter()
+        .rfind(|(_, m)| m.status().is_some_and(|c| c >= 300))
+        .expect("the INVITE gets its final response");
+    assert_eq!(final_.status(), Some(500));
+    assert!(h.requests_of(&Method::Bye).is_empty(), "a final response ends an early dialog");
+    assert_eq!(terminated(&h).map(|t| t.1), Some(EndReason::DialogFailed(Some(481))));
+    h.ack_with(1, None);
+    h.run_for(Duration::from_secs(70));
+    assert_eq!(h.endpoint().transaction_count(), 0, "nothing left behind");
+    assert_eq!(h.endpoint().invitation_count(), 0);
+}

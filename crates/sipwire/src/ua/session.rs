@@ -1095,6 +1095,11 @@ impl InviteUserAgentServer {
     fn dialog_failed(&mut self, now: Instant, status: Option<u16>, bye: bool, ctx: &mut Ctx<'_>) {
         let reason = EndReason::DialogFailed(status);
         self.close_incoming(now, ctx);
+        if self.answerable() {
+            // The early dialog failed: its INVITE still needs a final response, and one
+            // ends the early dialog without a BYE.
+            return self.fail(now, 500, reason, None, ctx);
+        }
         if bye {
             self.set_state(InvitationState::Terminating, ctx);
             self.stop_success();

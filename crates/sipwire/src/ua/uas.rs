@@ -363,7 +363,7 @@ impl InviteUserAgentServer {
         self.success = None;
     }
 
-    const fn answerable(&self) -> bool {
+    pub(super) const fn answerable(&self) -> bool {
         matches!(self.state, InvitationState::Initial | InvitationState::Establishing)
     }
 
@@ -628,7 +628,7 @@ impl InviteUserAgentServer {
     }
 
     /// Answers the INVITE with `code` for a reason of the core's own.
-    fn fail(
+    pub(super) fn fail(
         &mut self,
         now: Instant,
         code: u16,
@@ -877,8 +877,13 @@ impl InviteUserAgentServer {
             self.session_timeout(now, ctx);
         }
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-        if self.state == InvitationState::Initial && due(self.expires) {
-            return self.fail(now, 487, EndReason::Expired, None, ctx);
+        if due(self.expires) {
+            if self.answerable() {
+                return self.fail(now, 487, EndReason::Expired, None, ctx);
+            }
+            // Answered or ending another way: the Expires no longer matters, and a past
+            // deadline left armed would fire for ever.
+            self.expires = None;
         }
         if due(self.no_answer) {
             return self.fail(now, 480, EndReason::NoAnswer, None, ctx);
