@@ -31,7 +31,7 @@ use bytes::Bytes;
 
 use super::invitation::{InvitationError, OwnedBody};
 use super::{Ctx, EndReason, Event, InvitationState, InviteUserAgentServer};
-use crate::message::{HeaderName, Message, Method, RequestBuilder, ResponseBuilder};
+use crate::message::{HeaderName, Message, Method, RequestBuilder};
 use crate::rng::Rng;
 use crate::transaction::TransactionId;
 
@@ -579,7 +579,7 @@ impl InviteUserAgentServer {
         if let Some(ua) = &ctx.config.user_agent {
             b = b.header(HeaderName::Server, ua);
         }
-        b = extra(b, &options.extra_headers, options.body.as_ref());
+        b = super::uas::add_extra(b, &options.extra_headers, options.body.as_ref());
         let bytes = super::uas::serialize(&b)?;
         let tx = incoming.tx;
         ctx.layer.respond(now, tx, (code, bytes.clone())).map_err(InvitationError::Transaction)?;
@@ -1110,19 +1110,6 @@ impl InviteUserAgentServer {
     }
 }
 
-fn extra<'r>(
-    mut b: ResponseBuilder<'r>,
-    extra: &[(String, String)],
-    body: Option<&OwnedBody>,
-) -> ResponseBuilder<'r> {
-    for (name, value) in extra {
-        b = b.header_named(name, value);
-    }
-    if let Some(body) = body {
-        b = b.body(&body.content_type, body.content.clone());
-    }
-    b
-}
 
 #[cfg(test)]
 mod tests {

@@ -931,7 +931,7 @@ fn is_session_body(request: &Message) -> bool {
     }
 }
 
-fn add_extra<'r>(
+pub(super) fn add_extra<'r>(
     mut b: ResponseBuilder<'r>,
     extra: &[(String, String)],
     body: Option<&super::invitation::OwnedBody>,
