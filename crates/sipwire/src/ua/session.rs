@@ -1110,7 +1110,6 @@ impl InviteUserAgentServer {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
