@@ -8,39 +8,14 @@ use std::time::Duration;
 
 use sipwire::ua::{Config, Event, InvitationError, InvitationState, RequestKind, ResponseOptions};
 use sipwire::{HeaderName, Method};
-use uac::{ALICE, BOB, Harness};
+use uac::{BOB, Harness};
 
 const DTMF: &str = "Signal=5\r\nDuration=160\r\n";
 const TEXT: &str = "Hello, Bob";
 
-/// An in-dialog request from alice with its own `branch` and a body of any type.
-fn request(
-    h: &Harness,
-    method: &str,
-    branch: &str,
-    cseq: u32,
-    extra: &str,
-    body: Option<(&str, &str)>,
-) -> String {
-    let tag = h.to_tag.as_deref().expect("bob's To tag");
-    let body_headers = match body {
-        Some((ty, b)) => format!("Content-Type: {ty}\r\nContent-Length: {}\r\n", b.len()),
-        None => "Content-Length: 0\r\n".to_owned(),
-    };
-    format!(
-        "{method} sip:bob@{BOB} SIP/2.0\r\nVia: SIP/2.0/UDP {ALICE};branch={branch}\r\n\
-         From: \"Alice\" <sip:alice@{ALICE}>;tag={}\r\nTo: <sip:bob@{BOB}>;tag={tag}\r\n\
-         Call-ID: {}\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n\
-         Contact: <sip:alice@{ALICE}>\r\n{extra}{body_headers}\r\n{}",
-        h.from_tag,
-        h.call_id,
-        body.map_or("", |(_, b)| b)
-    )
-}
-
 /// A DTMF INFO (Info-Package `dtmf`) on `branch`.
 fn info_text(h: &Harness, branch: &str, cseq: u32) -> String {
-    request(
+    Harness::typed_request(
         h,
         "INFO",
         branch,
@@ -51,7 +26,7 @@ fn info_text(h: &Harness, branch: &str, cseq: u32) -> String {
 }
 
 fn message_text(h: &Harness, branch: &str, cseq: u32) -> String {
-    request(h, "MESSAGE", branch, cseq, "", Some(("text/plain", TEXT)))
+    Harness::typed_request(h, "MESSAGE", branch, cseq, "", Some(("text/plain", TEXT)))
 }
 
 /// Sends `text` now and returns alice's send time in ms.

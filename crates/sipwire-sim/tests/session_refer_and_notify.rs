@@ -13,40 +13,15 @@ use sipwire::ua::{
     ResponseOptions,
 };
 use sipwire::{HeaderName, Message, Method};
-use uac::{ALICE, BOB, Harness};
+use uac::{BOB, Harness};
 
 const CAROL: &str = "<sip:carol@192.0.2.3>";
 const TRYING: &str = "SIP/2.0 100 Trying\r\n";
 const OK: &str = "SIP/2.0 200 OK\r\n";
 
-/// An in-dialog request from alice with its own `branch` and a body of any type.
-fn request(
-    h: &Harness,
-    method: &str,
-    branch: &str,
-    cseq: u32,
-    extra: &str,
-    body: Option<(&str, &str)>,
-) -> String {
-    let tag = h.to_tag.as_deref().expect("bob's To tag");
-    let body_headers = match body {
-        Some((ty, b)) => format!("Content-Type: {ty}\r\nContent-Length: {}\r\n", b.len()),
-        None => "Content-Length: 0\r\n".to_owned(),
-    };
-    format!(
-        "{method} sip:bob@{BOB} SIP/2.0\r\nVia: SIP/2.0/UDP {ALICE};branch={branch}\r\n\
-         From: \"Alice\" <sip:alice@{ALICE}>;tag={}\r\nTo: <sip:bob@{BOB}>;tag={tag}\r\n\
-         Call-ID: {}\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n\
-         Contact: <sip:alice@{ALICE}>\r\n{extra}{body_headers}\r\n{}",
-        h.from_tag,
-        h.call_id,
-        body.map_or("", |(_, b)| b)
-    )
-}
-
 /// Alice's NOTIFY (CSeq `cseq`) with `event` and `state`, its body a sipfrag.
 fn notify(h: &mut Harness, cseq: u32, event: &str, state: &str, frag: &str) {
-    let text = request(
+    let text = Harness::typed_request(
         h,
         "NOTIFY",
         &format!("z9hG4bKnotify{cseq}"),
@@ -331,7 +306,7 @@ fn a_notify_for_another_event_package_gets_489() {
     let (_, refer) = our_refer(&mut h);
     h.reply_to(&refer, 202, None, "");
     h.settle();
-    let text = request(
+    let text = Harness::typed_request(
         &h,
         "NOTIFY",
         "z9hG4bKpresence",

@@ -294,6 +294,32 @@ impl Harness {
         h
     }
 
+    /// The text of an in-dialog request from alice with its own `branch` and a body of any
+    /// type (`(content_type, content)`).
+    pub(crate) fn typed_request(
+        &self,
+        method: &str,
+        branch: &str,
+        cseq: u32,
+        extra: &str,
+        body: Option<(&str, &str)>,
+    ) -> String {
+        let tag = self.to_tag.as_deref().expect("bob's To tag");
+        let body_headers = match body {
+            Some((ty, b)) => format!("Content-Type: {ty}\r\nContent-Length: {}\r\n", b.len()),
+            None => "Content-Length: 0\r\n".to_owned(),
+        };
+        format!(
+            "{method} sip:bob@{BOB} SIP/2.0\r\nVia: SIP/2.0/UDP {ALICE};branch={branch}\r\n\
+             From: \"Alice\" <sip:alice@{ALICE}>;tag={}\r\nTo: <sip:bob@{BOB}>;tag={tag}\r\n\
+             Call-ID: {}\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n\
+             Contact: <sip:alice@{ALICE}>\r\n{extra}{body_headers}\r\n{}",
+            self.from_tag,
+            self.call_id,
+            body.map_or("", |(_, b)| b)
+        )
+    }
+
     /// A re-INVITE from alice with CSeq `cseq` and an optional offer.
     pub(crate) fn reinvite(&mut self, cseq: u32, body: Option<&str>) {
         self.in_dialog("INVITE", &format!("sip:bob@{BOB}"), cseq, "", body);

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::{
     Call, Ctx, EndReason, InvitationId, InvitationState, InviteUserAgentServer, Rel100, RequestId,
-    RequestKind, RequestOptions, ResponseOptions,
+    RequestKind,
 };
 use crate::endpoint::Endpoint;
 use crate::message::{BuildError, Message, NameAddr, ParseError};
@@ -109,6 +109,12 @@ macro_rules! common_options {
             self
         }
 
+        header_and_body_options!();
+    };
+}
+
+macro_rules! header_and_body_options {
+    () => {
         /// Adds a header line (e.g. `("X-Call", "7")`).
         #[must_use]
         pub fn extra_header(mut self, name: &str, value: &str) -> Self {
@@ -124,6 +130,58 @@ macro_rules! common_options {
             self
         }
     };
+}
+
+/// Options of a request sent in the dialog ([`Invitation::re_invite`], `update`, `info`,
+/// `message`, `refer`, `notify`) and of the ACK of [`Invitation::ack`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestOptions {
+    /// Extra header lines.
+    pub extra_headers: Vec<(String, String)>,
+    /// The body: for re-INVITE and UPDATE an offer (none asks the peer for one); for INFO,
+    /// MESSAGE and NOTIFY their payload.
+    pub body: Option<OwnedBody>,
+}
+
+impl RequestOptions {
+    /// No extra headers, no body.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { extra_headers: Vec::new(), body: None }
+    }
+
+    header_and_body_options!();
+}
+
+/// Options of [`Invitation::respond`]: the answer to a request the peer sent in the dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResponseOptions {
+    /// 101–699; default 200.
+    pub status_code: u16,
+    /// Default: the RFC's phrase.
+    pub reason_phrase: Option<String>,
+    /// Extra header lines.
+    pub extra_headers: Vec<(String, String)>,
+    /// The answer to the request's offer, or our offer when a re-INVITE had none.
+    pub body: Option<OwnedBody>,
+}
+
+impl ResponseOptions {
+    /// 200 OK, no body.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { status_code: 200, reason_phrase: None, extra_headers: Vec::new(), body: None }
+    }
+
+    common_options!();
+}
+
+impl Default for ResponseOptions {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Options of [`Invitation::progress`] (SIP.js `InvitationProgressOptions`).

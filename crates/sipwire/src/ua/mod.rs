@@ -17,9 +17,9 @@ use crate::transaction::{Discard, Timers};
 
 pub use invitation::{
     AcceptOptions, Body, Invitation, InvitationError, ProgressOptions, RedirectOptions,
-    RejectOptions,
+    RejectOptions, RequestOptions, ResponseOptions,
 };
-pub use session::{DefaultAnswers, RequestId, RequestKind, RequestOptions, ResponseOptions};
+pub use session::{DefaultAnswers, RequestId, RequestKind};
 pub use uas::InviteUserAgentServer;
 
 pub(crate) use checks::{Verdict, check_request};

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::invitation::{InvitationError, OwnedBody};
+use super::invitation::{InvitationError, RequestOptions};
 use super::{Ctx, EndReason, Event, InvitationState, InviteUserAgentServer};
 use crate::message::{HeaderName, Message, Method, RequestBuilder};
 use crate::rng::Rng;
@@ -136,100 +136,6 @@ impl DefaultAnswers {
 impl Default for DefaultAnswers {
     fn default() -> Self {
         Self::DEFAULT
-    }
-}
-
-/// Options of a request sent in the dialog ([`Invitation::re_invite`](super::Invitation::re_invite),
-/// `update`, `info`, `message`, `refer`, `notify`, and the ACK of
-/// [`Invitation::ack`](super::Invitation::ack)).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RequestOptions {
-    /// Extra header lines.
-    pub extra_headers: Vec<(String, String)>,
-    /// The body: for re-INVITE and UPDATE an offer (none asks the peer for one); for INFO,
-    /// MESSAGE and NOTIFY their payload.
-    pub body: Option<OwnedBody>,
-}
-
-impl RequestOptions {
-    /// No extra headers, no body.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self { extra_headers: Vec::new(), body: None }
-    }
-
-    /// Adds a header line (e.g. `("Info-Package", "dtmf")`).
-    #[must_use]
-    pub fn extra_header(mut self, name: &str, value: &str) -> Self {
-        self.extra_headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    /// Sets the body and its Content-Type.
-    #[must_use]
-    pub fn body(mut self, content_type: &str, content: impl Into<Bytes>) -> Self {
-        self.body =
-            Some(OwnedBody { content_type: content_type.to_owned(), content: content.into() });
-        self
-    }
-}
-
-/// Options of [`Invitation::respond`](super::Invitation::respond): the answer to a request
-/// the peer sent in the dialog.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ResponseOptions {
-    /// 101–699; default 200.
-    pub status_code: u16,
-    /// Default: the RFC's phrase.
-    pub reason_phrase: Option<String>,
-    /// Extra header lines.
-    pub extra_headers: Vec<(String, String)>,
-    /// The answer to the request's offer, or our offer when a re-INVITE had none.
-    pub body: Option<OwnedBody>,
-}
-
-impl ResponseOptions {
-    /// 200 OK, no body.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self { status_code: 200, reason_phrase: None, extra_headers: Vec::new(), body: None }
-    }
-
-    /// Sets the status code.
-    #[must_use]
-    pub const fn status_code(mut self, code: u16) -> Self {
-        self.status_code = code;
-        self
-    }
-
-    /// Sets the reason phrase.
-    #[must_use]
-    pub fn reason_phrase(mut self, reason: &str) -> Self {
-        self.reason_phrase = Some(reason.to_owned());
-        self
-    }
-
-    /// Adds a header line.
-    #[must_use]
-    pub fn extra_header(mut self, name: &str, value: &str) -> Self {
-        self.extra_headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    /// Sets the body and its Content-Type.
-    #[must_use]
-    pub fn body(mut self, content_type: &str, content: impl Into<Bytes>) -> Self {
-        self.body =
-            Some(OwnedBody { content_type: content_type.to_owned(), content: content.into() });
-        self
-    }
-}
-
-impl Default for ResponseOptions {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
