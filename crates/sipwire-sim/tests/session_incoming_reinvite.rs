@@ -342,3 +342,23 @@ fn the_peer_may_leave_at_most_16_requests_open_then_503() {
             && Harness::header(m, HeaderName::RetryAfter).is_some())
     );
 }
+
+#[test]
+fn a_copy_of_the_reinvite_ack_is_absorbed_quietly() {
+    let mut h = Harness::established();
+    h.reinvite(2, Some(OFFER2));
+    h.settle();
+    let rid = h.last_incoming();
+    h.act(|inv, now| inv.respond(now, rid, sdp(ANSWER2))).expect("answer");
+    h.settle();
+    h.ack_with(2, None);
+    h.ack_with(2, None);
+    h.settle();
+    let acked = h.events().iter().filter(|(_, e)| matches!(e, Event::ReInviteAcked { .. })).count();
+    assert_eq!(acked, 1);
+    assert!(
+        !h.events().iter().any(|(_, e)| matches!(e, Event::Discarded { .. })),
+        "{:?}",
+        h.events()
+    );
+}

@@ -223,6 +223,8 @@ pub(crate) struct Session {
     outgoing: Vec<Outgoing>,
     pending: Pending,
     unacked: Option<Unacked>,
+    /// The CSeq of the last re-INVITE whose 2xx the peer ACKed.
+    acked_seq: Option<u32>,
     /// The 2xx to our offerless re-INVITE: its ACK (with our answer) is the application's.
     awaiting_ack: Option<(RequestId, TransactionId, u32)>,
     sent_ack: Option<SentAck>,
@@ -535,10 +537,14 @@ impl InviteUserAgentServer {
     ) -> bool {
         let seq = ack.cseq().map(|c| c.seq).ok();
         let Some(session) = self.session.as_deref_mut() else { return false };
+        if seq.is_some() && seq == session.acked_seq {
+            return true; // a copy: the peer re-ACKs each copy of our 2xx
+        }
         let Some(u) = session.unacked.as_ref().filter(|u| Some(u.seq) == seq) else {
             return false;
         };
         let id = u.id;
+        session.acked_seq = seq;
         session.unacked = None;
         let answer = has_session_body(ack);
         let bad = match session.pending {
