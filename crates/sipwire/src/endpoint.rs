@@ -557,7 +557,7 @@ impl Endpoint {
             return self.answer(now, tx, &request, 482, None, Extra::Nothing);
         }
         if in_dialog {
-            return self.in_dialog(now, tx, &request, &method);
+            return self.in_dialog(now, tx, request, &method);
         }
         match method {
             Method::Invite => self.new_invitation(now, tx, request, source, transport),
@@ -592,36 +592,39 @@ impl Endpoint {
             .copied()
     }
 
-    fn in_dialog(&mut self, now: Instant, tx: TransactionId, request: &Message, method: &Method) {
-        let Some(slot) = self.find_dialog(request) else {
-            return self.answer(now, tx, request, 481, None, Extra::Nothing);
+    fn in_dialog(&mut self, now: Instant, tx: TransactionId, request: Message, method: &Method) {
+        let Some(slot) = self.find_dialog(&request) else {
+            return self.answer(now, tx, &request, 481, None, Extra::Nothing);
         };
         let stale = self
             .calls
             .get_mut(slot as usize)
             .and_then(|s| s.call.as_deref_mut())
             .and_then(Call::dialog_mut)
-            .is_some_and(|d| d.check_remote_seq(request).is_err());
+            .is_some_and(|d| d.check_remote_seq(&request).is_err());
         if stale {
             return self.answer(
                 now,
                 tx,
-                request,
+                &request,
                 500,
                 Some("Server Internal Error - CSeq Out of Order"),
                 Extra::Nothing,
             );
         }
         match method {
-            Method::Bye => self.with_slot(slot, |call, ctx| call.on_bye(now, tx, request, ctx)),
-            Method::Prack => self.with_slot(slot, |call, ctx| call.on_prack(now, tx, request, ctx)),
-            Method::Options => self.answer(now, tx, request, 200, None, Extra::Capabilities),
+            Method::Bye => self.with_slot(slot, |call, ctx| call.on_bye(now, tx, &request, ctx)),
+            Method::Prack => {
+                self.with_slot(slot, |call, ctx| call.on_prack(now, tx, &request, ctx));
+            }
+            Method::Options => self.answer(now, tx, &request, 200, None, Extra::Capabilities),
             _ => match RequestKind::of(method) {
+                // The session keeps the request (to answer it later): moved, not copied.
                 Some(kind) => {
                     self.with_slot(slot, |call, ctx| call.on_request(now, tx, request, kind, ctx));
                 }
                 // A method we allow but no dialog usage takes (SUBSCRIBE, PUBLISH …).
-                None => self.answer(now, tx, request, 501, None, Extra::Nothing),
+                None => self.answer(now, tx, &request, 501, None, Extra::Nothing),
             },
         }
     }

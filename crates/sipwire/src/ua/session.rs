@@ -338,19 +338,19 @@ impl InviteUserAgentServer {
         &mut self,
         now: Instant,
         tx: TransactionId,
-        request: &Message,
+        request: Message,
         kind: RequestKind,
         ctx: &mut Ctx<'_>,
     ) {
         let refuse = |code, reason, retry, ctx: &mut Ctx<'_>| {
-            Self::refuse_request(now, tx, request, code, reason, retry, ctx);
+            Self::refuse_request(now, tx, &request, code, reason, retry, ctx);
         };
         if !self.live() {
             // RFC 5407 §3.2.2: once our BYE is out, the dialog takes nothing new.
             return refuse(481, None, false, ctx);
         }
         let confirmed = matches!(self.state, InvitationState::Established);
-        let offer = kind.offers() && has_session_body(request);
+        let offer = kind.offers() && has_session_body(&request);
         match kind {
             RequestKind::ReInvite => {
                 if !confirmed || self.session.as_deref().is_some_and(Session::invite_in_progress) {
@@ -418,21 +418,9 @@ impl InviteUserAgentServer {
         if offer {
             session.pending = Pending::Remote(id);
         }
-        session.incoming.push(Incoming {
-            id,
-            tx,
-            kind,
-            request: request.clone(),
-            offer,
-            deadline,
-            seq,
-        });
-        ctx.emit(Event::Request {
-            id: call_id,
-            request: id,
-            kind,
-            message: Box::new(request.clone()),
-        });
+        let message = Box::new(request.clone());
+        session.incoming.push(Incoming { id, tx, kind, request, offer, deadline, seq });
+        ctx.emit(Event::Request { id: call_id, request: id, kind, message });
     }
 
     /// Answers request `id` of the peer's (SIP.js `IncomingRequest.accept` / `reject`).
